@@ -1,0 +1,52 @@
+"""`MazeGymEnv`: the single-agent Gymnasium view of the maze world.
+
+| What | Value |
+|---|---|
+| API | `gymnasium.Env` |
+| Action | `Discrete(5)`: 0 stay, 1 north, 2 east, 3 south, 4 west |
+| Observation | `Box(0, 255, (C, V, V), uint8)`, as in `MazeEnv` |
+| Reward, termination, info | as in `MazeEnv` for its single agent |
+
+It wraps a one-agent `MazeEnv`, so every rule and option is shared.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+
+from envs.config import MazeConfig
+from envs.maze_env import MazeEnv
+
+
+class MazeGymEnv(gym.Env):
+    metadata = {"render_modes": ["rgb_array", "ansi", "human"], "render_fps": 5}
+
+    def __init__(self, config: MazeConfig | None = None, render_mode: str | None = None, **options):
+        config = MazeConfig.from_kwargs(config, **options)
+        if config.n_agents != 1:
+            raise ValueError(f"MazeGymEnv is single-agent: n_agents={config.n_agents}, allowed: 1 "
+                             "(use MazeEnv for several agents)")
+        self._env = MazeEnv(config, render_mode=render_mode)
+        self.render_mode = render_mode
+        self._agent = self._env.possible_agents[0]
+        self.observation_space = self._env.observation_space(self._agent)
+        self.action_space = self._env.action_space(self._agent)
+
+    @property
+    def config(self) -> MazeConfig:
+        return self._env.config
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        obs, infos = self._env.reset(seed=seed, options=options)
+        return obs[self._agent], infos[self._agent]
+
+    def step(self, action):
+        obs, rew, term, trunc, info = self._env.step({self._agent: action})
+        a = self._agent
+        return obs[a], rew[a], term[a], trunc[a], info[a]
+
+    def render(self):
+        return self._env.render()
+
+    def close(self):
+        self._env.close()
