@@ -1,0 +1,172 @@
+"""The agent protocol: what every policy takes and returns for one environment step.
+
+A runner only ever talks to agents through this file:
+
+    state = agent.initial_state(B, device)      # flat dict of batch-first tensors
+    out = agent(obs, state, recall)             # obs (B, C, V, V) uint8; recall or None
+    state = agent.reset_state(out.state, done)  # done (B,) bool: rows that start a new episode
+
+`AgentBase` does the checks once (the public `forward` validates, the protected
+`_forward` computes) and gives every agent the same mask-blend `reset_state`.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+State = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """What an agent asks memory to store this step.
+
+    keys   (B, Dk) float32  where the entry will be found (unit length, see agents/memory_io.py)
+    values (B, Dv) float32  what a later reader receives
+    """
+
+    keys: torch.Tensor
+    values: torch.Tensor
+
+
+@dataclass
+class AgentOutput:
+    """One environment step of an agent.
+
+    logits (B, A)   unnormalised action scores
+    value  (B,)     state-value estimate
+    state           next recurrent state (flat dict of batch-first tensors; {} if not recurrent)
+    query  (B, Dk)  what to look up in memory for the next step, or None without memory
+    write           WriteRequest, or None without memory
+    aux             extra per-row tensors for logging or losses (CTM: ticks_used (B,),
+                    certainty (B,), certainty_per_tick (B, T), logits_per_tick (B, A, T))
+    """
+
+    logits: torch.Tensor
+    value: torch.Tensor
+    state: State
+    query: torch.Tensor | None = None
+    write: WriteRequest | None = None
+    aux: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the runner relies on; `AgentBase` is one way to satisfy it."""
+
+    key_dim: int
+    value_dim: int
+    recurrent: bool
+
+    def initial_state(self, batch: int, device: torch.device | str) -> State: ...
+
+    def __call__(self, obs: torch.Tensor, state: State, recall=None) -> AgentOutput: ...
+
+    def reset_state(self, state: State, done_mask: torch.Tensor) -> State: ...
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int) -> Iterator[None]:
+    """Build parameters from `seed` without touching the caller's global torch RNG.
+
+    torch's layer constructors draw from the global generator; forking it here makes
+    an agent's initial weights a function of its own seed alone.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+class AgentBase(nn.Module):
+    """Shared checks and state handling; subclasses implement `_forward` and `initial_state`.
+
+    key_dim = 0 or value_dim = 0 means the agent uses no memory: it ignores `recall`
+    and returns query = write = None.
+    """
+
+    recurrent: bool = True
+
+    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int,
+                 key_dim: int = 0, value_dim: int = 0):
+        super().__init__()
+        obs_shape = tuple(int(s) for s in obs_shape)
+        if len(obs_shape) != 3:
+            raise ValueError(f"obs_shape={obs_shape} must be (C, V, V)")
+        C, V, V2 = obs_shape
+        if C < 1 or V != V2 or V < 1 or V % 2 == 0:
+            raise ValueError(f"obs_shape={obs_shape}: need C >= 1 and a square window with odd V")
+        if n_actions < 1:
+            raise ValueError(f"n_actions={n_actions} must be >= 1")
+        if key_dim < 0 or value_dim < 0:
+            raise ValueError(f"key_dim={key_dim}, value_dim={value_dim} must be >= 0 (0 = no memory)")
+        self.obs_shape = obs_shape
+        self.n_actions = int(n_actions)
+        self.uses_memory = key_dim > 0 and value_dim > 0
+        # An agent that reads nothing must not advertise a half-used memory interface.
+        self.key_dim = int(key_dim) if self.uses_memory else 0
+        self.value_dim = int(value_dim) if self.uses_memory else 0
+
+    # -- the protocol -------------------------------------------------------------------------
+
+    def initial_state(self, batch: int, device: torch.device | str = "cpu") -> State:
+        return {}
+
+    def forward(self, obs: torch.Tensor, state: State, recall=None) -> AgentOutput:
+        self._check_obs(obs)
+        recall = self._check_recall(recall, obs.shape[0]) if self.uses_memory else None
+        return self._forward(obs, state, recall)
+
+    def reset_state(self, state: State, done_mask: torch.Tensor) -> State:
+        """Rows where `done_mask` is True get the initial state; the others are kept as is.
+
+        A mask-blend (torch.where), so gradients still flow to learned start states.
+        """
+        if not state:
+            return state
+        B = next(iter(state.values())).shape[0]
+        if done_mask.shape != (B,) or done_mask.dtype != torch.bool:
+            raise ValueError(f"done_mask must be bool of shape ({B},), got {done_mask.dtype} "
+                             f"{tuple(done_mask.shape)}")
+        fresh = self.initial_state(B, done_mask.device)
+        out = {}
+        for name, value in state.items():
+            mask = done_mask.view(B, *([1] * (value.dim() - 1)))
+            out[name] = torch.where(mask, fresh[name].to(value.dtype), value)
+        return out
+
+    # -- for subclasses -----------------------------------------------------------------------
+
+    def _forward(self, obs: torch.Tensor, state: State, recall) -> AgentOutput:
+        raise NotImplementedError
+
+    def _check_obs(self, obs: torch.Tensor) -> None:
+        if obs.dtype != torch.uint8:
+            raise ValueError(f"obs must be uint8 (B, C, V, V), got dtype {obs.dtype}")
+        if obs.dim() != 4 or tuple(obs.shape[1:]) != self.obs_shape:
+            raise ValueError(f"obs shape {tuple(obs.shape)} does not match (B, *{self.obs_shape})")
+
+    def _check_recall(self, recall, batch: int):
+        """None, or an object with keys (B, k, Dk), values (B, k, Dv), scores (B, k), mask (B, k)."""
+        if recall is None:
+            return None
+        keys, values, mask = recall.keys, recall.values, recall.mask
+        if keys.dim() != 3 or keys.shape[0] != batch or keys.shape[-1] != self.key_dim:
+            raise ValueError(f"recall.keys shape {tuple(keys.shape)} must be ({batch}, k, {self.key_dim}); "
+                             "call Recall.flatten() first")
+        k = keys.shape[1]
+        if tuple(values.shape) != (batch, k, self.value_dim):
+            raise ValueError(f"recall.values shape {tuple(values.shape)} must be ({batch}, {k}, {self.value_dim})")
+        if tuple(mask.shape) != (batch, k) or tuple(recall.scores.shape) != (batch, k):
+            raise ValueError(f"recall.mask/scores shapes {tuple(mask.shape)}/{tuple(recall.scores.shape)} "
+                             f"must be ({batch}, {k})")
+        return recall
+
+
+def mlp(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
+    """The two-hidden-layer ReLU head the CTM reference uses for actor and critic."""
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, out_dim))

@@ -1,0 +1,197 @@
+"""CTMAgent: a Continuous Thought Machine (Darlow et al., 2025) acting in the maze.
+
+Per environment step the CTM runs `ticks` internal ticks over the same observation:
+
+    S_act = sync(action pairs)                      query-side synchronisation (B, P_act)
+    o     = attend(S_act; obs tokens + memory)      cross-attention (B, d_input)
+    a     = synapses([o, z])                        pre-activations (B, D)
+    A     = [A[:, :, 1:], a]                        pre-activation trace (B, D, M)
+    z     = NLM_d(A_d) for every neuron d           post-activations (B, D)
+    S_out = sync(output pairs)                      output-side synchronisation (B, P_out)
+    logits_t = actor(S_out); certainty_t = 1 - normalised entropy
+
+The value comes from critic(S_out) after the last tick. The traces (and, for the `decayed`
+horizon, the running synchronisation sums) carry over to the next environment step and are
+reset to learned start traces when an episode ends (`reset_state`).
+
+Option names follow the reference code where one exists. Mapping to the paper:
+d_model = D, memory_length = M, ticks = T, n_synch_out = D_out, n_synch_action = D_action,
+nlm_hidden = the NLM's hidden width, neuron_select = the pair-selection strategy.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from agents.attention import ObsMemoryAttention
+from agents.base import AgentBase, AgentOutput, State, WriteRequest, mlp, seeded_init
+from agents.encoders import ObservationEncoder
+from agents.losses import certainty
+from agents.memory_io import MemoryIO
+from agents.neurons import NeuronLevelModels, Synapses
+from agents.synchronisation import Synchroniser, read_sync, select_pairs
+
+HORIZONS = ("window", "decayed")
+
+
+class CTMAgent(AgentBase):
+    """Continuous Thought Machine policy.
+
+    ticks                internal ticks T per environment step (1-8; the reference RL runs use 1-5)
+    d_model              neurons D
+    d_input              width of observation tokens and of the attention output
+    heads                attention heads (d_input must be divisible by it)
+    n_synch_out          neurons on the output side (pairs: n(n+1)/2 dense, n for random-pairing)
+    n_synch_action       neurons on the query side
+    neuron_select        "random" (dense pairs between random subsets; reference RL default),
+                         "first-last" (dense among the first / last neurons), "random-pairing"
+    n_random_pairing_self  self-pairs (i, i) among random pairs
+    synapse_depth        1 = Linear-GLU-LayerNorm; > 1 = U-Net MLP of that depth
+    memory_length        M, pre-activations each neuron-level model sees
+    deep_nlms, nlm_hidden  two-layer NLMs with this hidden width (reference RL: True, 2)
+    sync_horizon         "window": over the last `sync_window` post-activations (reference RL);
+                         "decayed": over the whole episode with running sums
+    sync_window          W for the window horizon
+    decay_init           initial decay rate k of every pair (> 0; small = long memory)
+    adaptive_ticks       a row stops ticking once its certainty exceeds `certainty_threshold`
+    head_hidden          width of the actor and critic MLPs
+    key_source           memory keys and queries from "obs" or "sync" (see agents/memory_io.py)
+    seed                 seeds weights, neuron pairs and the fixed memory projections
+    """
+
+    recurrent = True
+
+    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
+                 ticks: int = 1, d_model: int = 128, d_input: int = 64, heads: int = 4,
+                 n_synch_out: int = 16, n_synch_action: int = 16, neuron_select: str = "random",
+                 n_random_pairing_self: int = 0, synapse_depth: int = 1, memory_length: int = 5,
+                 deep_nlms: bool = True, nlm_hidden: int = 2, sync_horizon: str = "window",
+                 sync_window: int = 5, decay_init: float = 0.01, adaptive_ticks: bool = False,
+                 certainty_threshold: float = 0.8, head_hidden: int = 64, dropout: float = 0.0,
+                 key_source: str = "obs", seed: int = 0):
+        super().__init__(obs_shape, n_actions, key_dim, value_dim)
+        if not 1 <= ticks <= 64:
+            raise ValueError(f"ticks={ticks} must be in [1, 64] (1-8 is the useful range)")
+        if sync_horizon not in HORIZONS:
+            raise ValueError(f"sync_horizon={sync_horizon!r}; allowed: {HORIZONS}")
+        if sync_window < 1:
+            raise ValueError(f"sync_window={sync_window} must be >= 1")
+        if neuron_select == "first-last" and n_synch_out + n_synch_action > d_model:
+            raise ValueError(f"first-last needs n_synch_out + n_synch_action <= d_model, got "
+                             f"{n_synch_out} + {n_synch_action} > {d_model}")
+        if not 0.0 <= certainty_threshold <= 1.0:
+            raise ValueError(f"certainty_threshold={certainty_threshold} must be in [0, 1]")
+        self.ticks = ticks
+        self.d_model = d_model
+        self.memory_length = memory_length
+        self.sync_horizon = sync_horizon
+        self.trace_window = sync_window if sync_horizon == "window" else 1
+        self.adaptive_ticks = adaptive_ticks
+        self.certainty_threshold = certainty_threshold
+
+        g = torch.Generator().manual_seed(seed)
+        pairs_out = select_pairs(neuron_select, d_model, n_synch_out, "out", g, n_random_pairing_self)
+        pairs_act = select_pairs(neuron_select, d_model, n_synch_action, "action", g, n_random_pairing_self)
+        with seeded_init(seed):
+            self.encoder = ObservationEncoder(obs_shape, d_input, pool=False)
+            self.sync_out = Synchroniser(*pairs_out, decay_init=decay_init)
+            self.sync_action = Synchroniser(*pairs_act, decay_init=decay_init)
+            self.attention = ObsMemoryAttention(self.sync_action.n_pairs, d_input, heads,
+                                                self.key_dim, self.value_dim)
+            self.synapses = Synapses(d_input + d_model, d_model, synapse_depth, dropout=dropout)
+            self.nlms = NeuronLevelModels(d_model, memory_length, nlm_hidden, deep_nlms)
+            # Learned start traces, one per neuron (pre: length M; post: the sync window).
+            self.start_pre_trace = nn.Parameter(self._uniform(d_model, memory_length))
+            self.start_post_trace = nn.Parameter(self._uniform(d_model, self.trace_window))
+            self.actor = mlp(self.sync_out.n_pairs, head_hidden, n_actions)
+            self.critic = mlp(self.sync_out.n_pairs, head_hidden, 1)
+        self.memory_io = (MemoryIO(obs_shape, self.sync_out.n_pairs, self.key_dim, self.value_dim,
+                                   key_source, seed + 1000) if self.uses_memory else None)
+        self._state_keys = set(self.initial_state(1))
+
+    @staticmethod
+    def _uniform(*shape: int) -> torch.Tensor:
+        bound = math.sqrt(1.0 / sum(shape))
+        return torch.empty(*shape).uniform_(-bound, bound)
+
+    # -- state --------------------------------------------------------------------------------
+
+    def initial_state(self, batch: int, device: torch.device | str = "cpu") -> State:
+        """pre_trace (B, D, M), post_trace (B, D, W); with the decayed horizon also the running
+        sums {out,act}_num, {out,act}_den (B, P_out / P_act), seeded with the last start post-activation."""
+        pre = self.start_pre_trace.to(device).unsqueeze(0).expand(batch, -1, -1)
+        post = self.start_post_trace.to(device).unsqueeze(0).expand(batch, -1, -1)
+        state = {"pre_trace": pre, "post_trace": post}
+        if self.sync_horizon == "decayed":
+            z = post[:, :, -1]
+            state["out_num"], state["out_den"] = self.sync_out.init_sums(z)
+            state["act_num"], state["act_den"] = self.sync_action.init_sums(z)
+        return state
+
+    def _sync(self, side: Synchroniser, state: State, prefix: str) -> torch.Tensor:
+        if self.sync_horizon == "window":
+            return side.window(state["post_trace"])
+        return read_sync(state[f"{prefix}_num"], state[f"{prefix}_den"])
+
+    def _tick(self, state: State, ctx) -> State:
+        """One internal tick: query -> attention -> synapses -> NLMs; returns the new state."""
+        z = state["post_trace"][:, :, -1]
+        o = self.attention.attend(self._sync(self.sync_action, state, "act"), ctx)
+        a = self.synapses(torch.cat([o, z], dim=-1))
+        pre = torch.cat([state["pre_trace"][:, :, 1:], a.unsqueeze(-1)], dim=-1)
+        z = self.nlms(pre)
+        new = {"pre_trace": pre, "post_trace": torch.cat([state["post_trace"][:, :, 1:], z.unsqueeze(-1)], dim=-1)}
+        if self.sync_horizon == "decayed":
+            new["out_num"], new["out_den"] = self.sync_out.step(state["out_num"], state["out_den"], z)
+            new["act_num"], new["act_den"] = self.sync_action.step(state["act_num"], state["act_den"], z)
+        return new
+
+    # -- forward ------------------------------------------------------------------------------
+
+    def _forward(self, obs: torch.Tensor, state: State, recall) -> AgentOutput:
+        B = obs.shape[0]
+        if set(state) != self._state_keys:
+            raise ValueError(f"state keys {sorted(state)} do not match {sorted(self._state_keys)}")
+        tokens, _ = self.encoder(obs)
+        ctx = self.attention.prepare(tokens, recall)
+        active = torch.ones(B, dtype=torch.bool, device=obs.device)
+        ticks_used = torch.zeros(B, dtype=torch.long, device=obs.device)
+        logits_per_tick, certainty_per_tick = [], []
+        sync_out = logits = None
+        for _ in range(self.ticks):
+            new = self._tick(state, ctx)
+            new_sync = self._sync(self.sync_out, new, "out")
+            new_logits = self.actor(new_sync)
+            if self.adaptive_ticks and sync_out is not None:
+                # Rows that already stopped keep their state and outputs: they do no more thinking.
+                keep = lambda n, o: torch.where(active.view(B, *([1] * (n.dim() - 1))), n, o)
+                new = {k: keep(v, state[k]) for k, v in new.items()}
+                new_sync, new_logits = keep(new_sync, sync_out), keep(new_logits, logits)
+            state, sync_out, logits = new, new_sync, new_logits
+            ticks_used = ticks_used + active.long()
+            cert = certainty(logits)
+            logits_per_tick.append(logits)
+            certainty_per_tick.append(cert)
+            if self.adaptive_ticks:
+                active = active & (cert < self.certainty_threshold)
+                if not bool(active.any()):
+                    break
+        # Rows all stopped early: later ticks would have repeated the frozen outputs.
+        missing = self.ticks - len(logits_per_tick)
+        logits_per_tick += [logits] * missing
+        certainty_per_tick += [certainty_per_tick[-1]] * missing
+        value = self.critic(sync_out).squeeze(-1)
+        aux = {
+            "ticks_used": ticks_used,
+            "certainty": certainty_per_tick[-1],
+            "certainty_per_tick": torch.stack(certainty_per_tick, dim=-1),
+            "logits_per_tick": torch.stack(logits_per_tick, dim=-1),
+            "synchronisation": sync_out,
+        }
+        query = write = None
+        if self.memory_io is not None:
+            query = self.memory_io.key(obs, sync_out)
+            write = WriteRequest(keys=query, values=self.memory_io.value(sync_out))
+        return AgentOutput(logits=logits, value=value, state=state, query=query, write=write, aux=aux)
