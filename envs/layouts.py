@@ -328,8 +328,8 @@ def make_layout(generator: str, rows: int, cols: int, n_agents: int, seed,
         raise ValueError(f"n_agents={n_agents} does not fit: a {rows}x{cols}-cell maze has "
                          f"{len(floor)} floor squares, one of them the goal")
     start = tuple(floor[int(rng.integers(len(floor)))])
+    from_start = bfs_distances(walls, start)
     if goal is None:
-        from_start = bfs_distances(walls, start)
         far = np.argwhere(from_start == from_start.max())
         goal_rc = tuple(far[int(rng.integers(len(far)))])
     else:
@@ -340,7 +340,6 @@ def make_layout(generator: str, rows: int, cols: int, n_agents: int, seed,
     distance = bfs_distances(walls, goal_rc)
     candidates = floor[(floor[:, 0] != goal_rc[0]) | (floor[:, 1] != goal_rc[1])]
     if spawn == "near_start":
-        from_start = bfs_distances(walls, start)
         d = from_start[candidates[:, 0], candidates[:, 1]]
         # Unreachable squares (-1) go last; ties broken at random.
         key = np.where(d < 0, np.iinfo(np.int32).max, d)

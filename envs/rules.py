@@ -43,13 +43,6 @@ def pack_cells(walls: np.ndarray, landmarks: np.ndarray, goal, pad: int) -> np.n
     return code
 
 
-def _decode_table() -> torch.Tensor:
-    """(256, 4) uint8: cell code -> (wall, goal, outside, landmark)."""
-    codes = torch.arange(256)
-    return torch.stack([codes & _WALL_BIT > 0, codes & _GOAL_BIT > 0,
-                        codes & _OUTSIDE_BIT > 0, codes >> _LANDMARK_SHIFT], dim=1).to(torch.uint8)
-
-
 def sight_lines(view_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Which window squares lie between the centre and each window square.
 
@@ -96,20 +89,19 @@ class ObservationTables:
     """Constant tensors that turn positions into windows, built once per device."""
 
     offsets: torch.Tensor   # (V*V,) flat offsets of the window squares on the padded grid
-    decode: torch.Tensor    # (256, 4) uint8 cell code -> wall, goal, outside, landmark
-    between: torch.Tensor   # (V*V, K) window squares on each sight line
-    valid: torch.Tensor     # (V*V, K)
+    blockers: torch.Tensor  # (V*V, V*V) float: [j, t] = 1 if square j lies on the sight line to t
 
     @staticmethod
     def build(view_size: int, padded_width: int, device) -> "ObservationTables":
         V = view_size
         dy, dx = np.meshgrid(np.arange(V), np.arange(V), indexing="ij")
         between, valid = sight_lines(V)
+        blockers = np.zeros((V * V, V * V), dtype=np.float32)
+        for t in range(V * V):
+            blockers[between[t][valid[t]], t] = 1.0
         return ObservationTables(
             offsets=torch.as_tensor((dy * padded_width + dx).reshape(-1), device=device),
-            decode=_decode_table().to(device),
-            between=torch.as_tensor(between, device=device),
-            valid=torch.as_tensor(valid, device=device),
+            blockers=torch.as_tensor(blockers, device=device),
         )
 
 
@@ -166,33 +158,41 @@ def observe(code: torch.Tensor, pos: torch.Tensor, alive: torch.Tensor, last_act
     B, N = alive.shape
     V = 2 * pad + 1
     S = V * V
+    C = 6 + 2 * observe_position + observe_last_action
     code_flat = code.view(B, -1)
-    # Window top-left on the padded grid is the agent's unpadded position.
+    # The window's top-left square on the padded grid is the agent's unpadded position.
     corner = pos[..., 0] * code.shape[-1] + pos[..., 1]                      # (B, N)
     idx = (corner.unsqueeze(-1) + tables.offsets).view(B, N * S)             # (B, N*S)
-    cells = code_flat.gather(1, idx).view(B, N, S)
-    static = tables.decode[cells.long()]                                     # (B, N, S, 4)
+    cells = code_flat.gather(1, idx).view(B, N, S)                           # uint8 codes
     # Other live agents: occupancy counts, minus oneself at the centre.
-    occupancy = torch.zeros_like(code_flat, dtype=torch.int32)
-    occupancy.scatter_add_(1, _padded_flat(pos, code, pad), alive.to(torch.int32))
+    occupancy = torch.zeros(code_flat.shape, dtype=torch.uint8, device=code.device)
+    occupancy.scatter_add_(1, _padded_flat(pos, code, pad), alive.to(torch.uint8))
     agents = occupancy.gather(1, idx).view(B, N, S)
-    agents[:, :, S // 2] -= alive.to(torch.int32)
-    channels = [static[..., 0], static[..., 1], agents.to(torch.uint8), static[..., 3], static[..., 2]]
+    agents[:, :, S // 2] -= alive.to(torch.uint8)
+    out = torch.empty(B, N, C, S, dtype=torch.uint8, device=code.device)
     if see_through_walls:
-        unseen = torch.zeros_like(cells)
+        out[:, :, UNSEEN] = 0
     else:
-        opaque = (cells & (_WALL_BIT | _OUTSIDE_BIT)) > 0                    # (B, N, S)
-        on_line = opaque[:, :, tables.between] & tables.valid               # (B, N, S, K)
-        hidden = on_line.any(-1)
-        channels = [c.masked_fill(hidden, 0) for c in channels]
-        unseen = hidden.to(torch.uint8)
-    channels.append(unseen)
+        # A square is hidden when any square on its sight line is opaque: one small matmul.
+        opaque = ((cells & (_WALL_BIT | _OUTSIDE_BIT)) > 0).to(tables.blockers.dtype)
+        hidden = (opaque.view(B * N, S) @ tables.blockers).view(B, N, S) > 0
+        visible = (~hidden).to(torch.uint8)
+        cells = cells * visible
+        agents = agents * visible
+        out[:, :, UNSEEN] = hidden
+    out[:, :, WALL] = cells & _WALL_BIT
+    out[:, :, GOAL] = (cells >> 1) & 1
+    out[:, :, AGENTS] = agents
+    out[:, :, LANDMARK] = cells >> _LANDMARK_SHIFT
+    out[:, :, OUTSIDE] = (cells >> 2) & 1
+    extra = 6
     if observe_position:
-        channels += [pos[..., 0:1].expand(B, N, S).to(torch.uint8),
-                     pos[..., 1:2].expand(B, N, S).to(torch.uint8)]
+        out[:, :, extra] = pos[..., 0:1].to(torch.uint8)
+        out[:, :, extra + 1] = pos[..., 1:2].to(torch.uint8)
+        extra += 2
     if observe_last_action:
-        channels.append(last_action.unsqueeze(-1).expand(B, N, S).to(torch.uint8))
-    return torch.stack(channels, dim=2).view(B, N, len(channels), V, V)
+        out[:, :, extra] = last_action.unsqueeze(-1).to(torch.uint8)
+    return out.view(B, N, C, V, V)
 
 
 def goal_reward(reached: torch.Tensor, t: torch.Tensor, horizon: int, decay: bool) -> torch.Tensor:
