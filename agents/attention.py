@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -59,5 +58,9 @@ class ObsMemoryAttention(nn.Module):
         """query (B, query_dim) -> (B, d)."""
         B = query.shape[0]
         q = self.q_proj(query).view(B, self.heads, 1, -1)
-        out = F.scaled_dot_product_attention(q, ctx.k, ctx.v, attn_mask=ctx.mask)          # (B, H, 1, dh)
+        # One query per row: plain matmuls beat the fused kernels, which are tuned for long queries.
+        logits = (q @ ctx.k.transpose(-1, -2)) * q.shape[-1] ** -0.5                     # (B, H, 1, N)
+        if ctx.mask is not None:
+            logits = logits.masked_fill(~ctx.mask, float("-inf"))
+        out = torch.softmax(logits, dim=-1) @ ctx.v                                       # (B, H, 1, dh)
         return self.out_proj(out.reshape(B, -1))

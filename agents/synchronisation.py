@@ -111,7 +111,8 @@ class Synchroniser(nn.Module):
 
     def products(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, D) -> z_i z_j (B, P); or a trace (B, D, W) -> (B, P, W)."""
-        return z[:, self.left] * z[:, self.right]
+        # index_select: its backward is an index_add, much cheaper on CPU than advanced indexing's.
+        return z.index_select(1, self.left) * z.index_select(1, self.right)
 
     def init_sums(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Running sums holding one tick of history: z (B, D) -> num, den (B, P)."""
