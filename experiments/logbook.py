@@ -1,0 +1,126 @@
+"""What a run reports: TensorBoard scalars and images, a progress bar, a closing summary.
+
+Tags follow CleanRL (`charts/...`, `losses/...`) plus `memory/...`, `ctm/...`, `eval/...`.
+`charts/steps_to_goal_over_bfs` is path efficiency: steps taken / BFS distance from the
+spawn, over successful agent-episodes (1 = a shortest path).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from experiments import pictures
+
+
+class RunLogger:
+    def __init__(self, run_dir: Path, cfg, purge_step: int | None = None):
+        self.cfg = cfg
+        self.writer = SummaryWriter(str(run_dir), purge_step=purge_step)
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        for tag, value in values.items():
+            if value is not None and np.isfinite(value):
+                self.writer.add_scalar(tag, value, step)
+
+    def image(self, tag: str, image: np.ndarray, step: int) -> None:
+        self.writer.add_image(tag, image, step, dataformats="HWC")
+
+    def progress(self, total: int, initial: int = 0):
+        return tqdm(total=total, initial=initial, desc="updates", unit="upd", file=sys.stdout,
+                    disable=not self.cfg.log.progress, dynamic_ncols=True)
+
+    def hparams(self, final: dict[str, float]) -> None:
+        cfg = self.cfg
+        hp = {"seed": cfg.seed, "memory.mode": cfg.memory.mode, "memory.k": cfg.memory.k,
+              "agent": cfg.agent["_target_"], "n_mazes": cfg.n_mazes, "total_steps": cfg.total_steps,
+              "algo.learning_rate": cfg.algo.learning_rate, "algo.num_steps": cfg.algo.num_steps}
+        hp.update({f"memory.bank.{k}": v for k, v in cfg.memory.bank.items() if isinstance(v, (int, float, str, bool))})
+        hp.update({f"env.{k}": v for k, v in cfg.env.items() if isinstance(v, (int, float, str, bool))})
+        metrics = {f"hparam/{k}": v for k, v in final.items()
+                   if k.startswith(("eval/", "charts/success", "charts/episodic_return")) and np.isfinite(v)}
+        self.writer.add_hparams(hp, metrics, run_name=".")
+
+    def summary(self, final: dict[str, float]) -> None:
+        cfg = self.cfg
+        print(f"\nRun finished: {cfg.agent['_target_']} memory={cfg.memory.mode} seed={cfg.seed} "
+              f"steps={int(final.get('global_step', 0)):,}")
+        keys = ["charts/success_rate", "charts/episodic_return", "charts/steps_to_goal_over_bfs",
+                "eval/success_rate", "eval/steps_over_bfs", "charts/SPS"]
+        keys += sorted(k for k in final if k.startswith("eval/visit_") and k.endswith("success_rate"))
+        for k in keys:
+            if k in final:
+                print(f"  {k:<36} {final[k]:10.3f}")
+        print(f"  TensorBoard: tensorboard --logdir {self.cfg.run_dir}")
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class EpisodeLog:
+    """Collects finished agent-episodes and maze-0 pictures from the per-step info."""
+
+    def __init__(self, env, logger: RunLogger):
+        self.env, self.logger = env, logger
+        self.returns, self.lengths, self.success, self.efficiency = [], [], [], []
+        self.recent: list[float] = []
+        H, W = env.config.grid_shape
+        self.visits = np.zeros((H, W), dtype=np.int64)
+        self.path: list[np.ndarray] = []
+        self.path_alive: list[np.ndarray] = []
+        self.writes: list[np.ndarray] = []
+
+    def on_step(self, info: dict, out, actions) -> None:
+        done = info["reset"]
+        if bool(done.any()):
+            success = info["episode_success"][done]
+            self.returns.append(info["episode_return"][done].flatten().cpu())
+            self.lengths.append(info["episode_length"][done].flatten().float().cpu())
+            self.success.append(success.flatten().float().cpu())
+            eff = (info["episode_length"][done][success].float()
+                   / info["episode_start_distance"][done][success].clamp(min=1))
+            self.efficiency.append(eff.cpu())
+        # Maze 0's current episode, for the pictures.
+        pos, alive = info["position"][0].cpu().numpy(), info["alive"][0].cpu().numpy()
+        if bool(info["layout_changed"][0]):
+            self.visits[:] = 0
+            self.writes = []
+        if bool(done[0]):
+            self.path, self.path_alive = [], []
+        self.path.append(pos)
+        self.path_alive.append(alive)
+        np.add.at(self.visits, (pos[alive, 0], pos[alive, 1]), 1)
+        if out.write is not None:
+            self.writes.append(pos[alive])
+
+    def flush(self) -> dict[str, float]:
+        out = {}
+        if self.returns:
+            success = torch.cat(self.success)
+            out["charts/episodic_return"] = float(torch.cat(self.returns).mean())
+            out["charts/episodic_length"] = float(torch.cat(self.lengths).mean())
+            out["charts/success_rate"] = float(success.mean())
+            eff = torch.cat(self.efficiency)
+            if eff.numel():
+                out["charts/steps_to_goal_over_bfs"] = float(eff.mean())
+            self.recent = success.tolist()
+        self.returns, self.lengths, self.success, self.efficiency = [], [], [], []
+        return out
+
+    def recent_success(self) -> float:
+        return float(np.mean(self.recent)) if self.recent else float("nan")
+
+    def log_images(self, step: int) -> None:
+        layout = self.env.world.layouts[0]
+        if layout is None or not self.path:
+            return
+        self.logger.image("maze/trajectories", pictures.trajectories(
+            layout, np.stack(self.path), np.stack(self.path_alive)), step)
+        self.logger.image("maze/visitation", pictures.heat_map(layout, self.visits), step)
+        if self.writes:
+            squares = np.unique(np.concatenate(self.writes), axis=0)
+            self.logger.image("memory/write_locations", pictures.marks(layout, squares), step)

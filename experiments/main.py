@@ -1,0 +1,39 @@
+"""The main job: run the memory comparison preset, then print the comparison report.
+
+    maze-experiment [extra Hydra overrides ...]
+
+Runs `python -m experiments.train +experiment=compare` (memory none / solo / shared x
+3 seeds, Hydra multirun on the local joblib launcher), then `experiments.compare` on
+the sweep directory, and prints where the TensorBoard logs and the report are.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    overrides = list(sys.argv[1:] if argv is None else argv)
+    sweep_dir = Path("multirun") / time.strftime("compare_%Y-%m-%d_%H-%M-%S")
+    train = [sys.executable, "-m", "experiments.train", "+experiment=compare",
+             f"hydra.sweep.dir={sweep_dir}", *overrides]
+    print("Running:", " ".join(train[1:]), flush=True)
+    started = time.perf_counter()
+    code = subprocess.call(train)
+    if code != 0:
+        print(f"training failed with exit code {code}; see the logs under {sweep_dir}", file=sys.stderr)
+        return code
+    print(f"\nTraining finished in {(time.perf_counter() - started) / 60:.1f} min.\n", flush=True)
+    report_dir = sweep_dir / "report"
+    code = subprocess.call([sys.executable, "-m", "experiments.compare", str(sweep_dir),
+                            "--out", str(report_dir)])
+    if code == 0:
+        print(f"\nTensorBoard logs: tensorboard --logdir {sweep_dir}")
+        print(f"Report:           {report_dir / 'report.md'} (plots beside it)")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

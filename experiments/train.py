@@ -1,0 +1,191 @@
+"""Train agents with PPO in the batched maze, memory in the loop, logging to TensorBoard.
+
+    python -m experiments.train                                  # defaults in configs/train.yaml
+    python -m experiments.train agent=lstm memory=solo seed=3
+    python -m experiments.train -m +experiment=compare           # none/solo/shared x 3 seeds
+
+Everything a run writes lands in its run directory: config.yaml (the resolved config
+that ran), TensorBoard event files, checkpoints/, images, results.json (final metrics).
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from envs import BatchedMazeEnv
+from experiments import checkpoint
+from experiments.config import ConfigError, TrainConfig
+from experiments.evaluate import evaluate
+from experiments.logbook import EpisodeLog, RunLogger
+from experiments.ppo import update
+from experiments.rollout import Collector, RunningReturnScale
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} is not allowed: no CUDA device is visible (use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+def make_agent(cfg: TrainConfig, obs_shape, n_actions: int, device: torch.device):
+    """Instantiate the agent plug-in named by `agent._target_`, seeded by the run seed."""
+    from hydra.utils import get_class
+
+    spec = dict(cfg.agent)
+    target = spec.pop("_target_")
+    try:
+        cls = get_class(target)
+    except Exception as err:  # hydra raises several types for a bad path
+        raise ConfigError(f"agent._target_={target!r} is not an importable class: {err}") from err
+    if "seed" in inspect.signature(cls).parameters:
+        spec["seed"] = cfg.seed
+    try:
+        agent = cls(obs_shape=obs_shape, n_actions=n_actions, **spec)
+    except TypeError as err:
+        raise ConfigError(f"agent ({target}): {err}") from err
+    return agent.to(device)
+
+
+def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
+    """A function n_mazes -> MemoryBank (or None for agents that use no memory)."""
+    if agent.key_dim == 0:
+        return lambda n_mazes: None
+    from memory import MemoryBank
+
+    def make(n_mazes: int):
+        try:
+            return MemoryBank(mode=cfg.memory.mode, n_mazes=n_mazes, n_agents=n_agents,
+                              key_dim=agent.key_dim, value_dim=agent.value_dim, device=device,
+                              **cfg.memory.bank)
+        except TypeError as err:
+            raise ConfigError(f"memory.bank: {err}") from err
+    return make
+
+
+def train(cfg: TrainConfig) -> dict[str, float]:
+    """Run (or resume) one training run; returns the final metrics (also in results.json)."""
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    device = resolve_device(cfg.device)
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=device, validate_actions=False)
+    agent = make_agent(cfg, env.observation_shape, env.n_actions, device)
+    make_bank = bank_factory(cfg, agent, env.n_agents, device)
+    bank = make_bank(cfg.n_mazes)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.algo.learning_rate, eps=1e-5)
+    sampler = torch.Generator(device=device).manual_seed(cfg.seed)
+    shuffler = torch.Generator().manual_seed(cfg.seed + 1)
+    scale = (RunningReturnScale(env.n_mazes * env.n_agents, cfg.algo.gamma, device)
+             if cfg.algo.reward_scale == "return" else None)
+    collector = Collector(env, agent, bank, cfg.memory.k, sampler, scale)
+
+    start_update, global_step = 0, 0
+    found = checkpoint.latest(run_dir) if cfg.resume else None
+    if found is not None:
+        state = checkpoint.load_state(found, device)
+        agent.load_state_dict(state["agent"])
+        optimizer.load_state_dict(state["optimizer"])
+        sampler.set_state(state["sampler"].cpu())
+        shuffler.set_state(state["shuffler"])
+        if scale is not None:
+            scale.load_state_dict(state["reward_scale"])
+        start_update, global_step = int(state["update"]), int(state["global_step"])
+        if bank is not None and (found / "memory.bank").exists():
+            from memory import MemoryBank
+            bank = MemoryBank.load(found / "memory.bank", device=device)
+            collector.bank = bank
+    write_config(run_dir, cfg)
+    logger = RunLogger(run_dir, cfg, purge_step=global_step if found is not None else None)
+    # The env restarts on resume (episodes in flight are not checkpointed), from a seed
+    # that depends on where the run stands, so a resumed run is deterministic too.
+    collector.start(cfg.seed * 1_000_003 + start_update)
+
+    num_updates, T = cfg.num_updates, cfg.algo.num_steps
+    episodes = EpisodeLog(env, logger)
+    metrics: dict[str, float] = {}
+    progress = logger.progress(total=num_updates, initial=start_update)
+    for u in range(start_update, num_updates):
+        if cfg.algo.anneal_lr:
+            optimizer.param_groups[0]["lr"] = cfg.algo.learning_rate * (1.0 - u / num_updates)
+        t0 = time.perf_counter()
+        rollout = collector.collect(T, on_step=episodes.on_step)
+        t1 = time.perf_counter()
+        losses = update(agent, optimizer, rollout, cfg.algo, shuffler)
+        t2 = time.perf_counter()
+        global_step += cfg.steps_per_update
+        scalars = episodes.flush()
+        scalars.update({f"losses/{k}": v for k, v in losses.items()})
+        scalars["charts/learning_rate"] = optimizer.param_groups[0]["lr"]
+        scalars["charts/SPS"] = cfg.steps_per_update / (t2 - t0)
+        scalars["time/rollout_fraction"] = (t1 - t0) / (t2 - t0)
+        for name, value in rollout.aux.items():
+            if name in ("ticks_used", "certainty"):
+                scalars[f"ctm/{name}"] = float(value[rollout.active].float().mean())
+        if bank is not None:
+            scalars.update({f"memory/{k}": float(v) for k, v in bank.stats().items()
+                            if isinstance(v, (int, float, bool))})
+        last = u + 1 == num_updates
+        if cfg.eval.every and ((u + 1) % cfg.eval.every == 0) or last:
+            for greedy in ([True, False] if cfg.eval.both else [cfg.eval.greedy]):
+                tag = "eval" if greedy == cfg.eval.greedy else ("eval_greedy" if greedy else "eval_sampled")
+                result = evaluate(agent, cfg, make_bank, device, greedy=greedy, seed=cfg.seed)
+                scalars.update({f"{tag}/{k}": v for k, v in result.items()})
+        logger.scalars(scalars, global_step)
+        if cfg.log.images_every and ((u + 1) % cfg.log.images_every == 0 or last):
+            episodes.log_images(global_step)
+        metrics.update(scalars)
+        progress.update(1)
+        progress.set_postfix(step=global_step, SPS=f"{scalars['charts/SPS']:.0f}",
+                             success=f"{episodes.recent_success():.2f}")
+        if (cfg.log.checkpoint_every and (u + 1) % cfg.log.checkpoint_every == 0) or last:
+            state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(),
+                     "sampler": sampler.get_state(), "shuffler": shuffler.get_state(),
+                     "reward_scale": scale.state_dict() if scale is not None else {},
+                     "update": u + 1, "global_step": global_step}
+            checkpoint.save(run_dir, u + 1, state, bank)
+    progress.close()
+    final = {k: v for k, v in metrics.items() if k.startswith(("eval", "charts/", "memory/", "ctm/"))}
+    final["global_step"] = global_step
+    logger.hparams(final)
+    logger.close()
+    checkpoint.atomic_write_text(run_dir / "results.json", json.dumps(final, indent=2, sort_keys=True))
+    logger.summary(final)
+    return final
+
+
+def write_config(run_dir: Path, cfg: TrainConfig) -> None:
+    from omegaconf import OmegaConf
+
+    checkpoint.atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(cfg.to_dict())))
+
+
+def _hydra_entry():
+    import hydra
+    from omegaconf import DictConfig, OmegaConf
+
+    config_dir = str(Path(__file__).resolve().parent.parent / "configs")
+
+    @hydra.main(config_path=config_dir, config_name="train", version_base="1.3")
+    def main(raw: DictConfig) -> float:
+        cfg = TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
+        final = train(cfg)
+        return float(final.get("eval/success_rate", np.nan))
+
+    return main
+
+
+def main() -> None:
+    """Console script `maze-train`: the Hydra app."""
+    _hydra_entry()()
+
+
+if __name__ == "__main__":
+    main()
