@@ -1,0 +1,134 @@
+"""Saving and loading a `MemoryBank`: one .npz file, written atomically, never pickled.
+
+File format (version 1): an uncompressed NumPy .npz archive (a zip of .npy arrays), read
+with `allow_pickle=False`, so loading never executes code. Members:
+
+    header            uint8   UTF-8 JSON: {"format": "memory-bank", "version": 1,
+                              "config": <BankConfig fields>, "clock": int, "n_stores": S}
+    store_of          int64   (B, N) the (maze, agent) -> store map in force
+    ring/keys         float32 (S, C, Dk)      ring/values  float32 (S, C, Dv)
+    ring/<meta>       int64   (S, C) for entry_id, writer, maze, episode, step, write_time,
+                              last_read, read_count (see memory/ring.py)
+    ring/sizes, ring/cursor, ring/next_id   int64 (S,)
+    stat/<counter>    float64 () and stat/stat_writes_per_agent int64 (N,)
+    index/<name>      the approximate indexes in FAISS's own serialisation (uint8), with the
+                      HNSW node maps; absent for `flat`
+
+Atomicity: the archive goes to a temporary file beside the target, is flushed and fsynced,
+then renamed over the target (and the directory fsynced), so a crash at any point leaves
+either the old file or the new one. Loading reads and checks every member into a new bank
+before returning it; a truncated or foreign file raises `MemoryFileError` and nothing is
+half-loaded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+FORMAT, VERSION = "memory-bank", 1
+
+
+class MemoryFileError(ValueError):
+    """A file that is not a complete memory-bank archive of a supported version."""
+
+
+def bank_arrays(bank) -> dict[str, np.ndarray]:
+    """Every array of the bank's state, by archive member name."""
+    header = {"format": FORMAT, "version": VERSION, "config": asdict(bank.config),
+              "clock": bank.clock, "n_stores": bank.n_stores}
+    arrays = {"header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+              "store_of": bank.store_of.cpu().numpy()}
+    for name, t in bank.ring.state().items():
+        arrays[f"ring/{name}"] = t.cpu().numpy()
+    for name, t in bank.stats_.state().items():
+        arrays[f"stat/{name}"] = t.cpu().numpy()
+    for name, a in bank.index.state().items():
+        arrays[f"index/{name}"] = np.asarray(a)
+    return arrays
+
+
+def write_archive(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez into an open file (split out so tests can make it fail mid-write)."""
+    np.savez(path, **arrays)
+
+
+def save_bank(bank, path) -> None:
+    path = Path(path)
+    arrays = bank_arrays(bank)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            write_archive(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable; not possible on every platform
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header, arrays) of a memory-bank file, fully read and CRC-checked."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+        raise MemoryFileError(f"{path} is not a complete memory-bank file: {e}") from e
+    if "header" not in arrays:
+        raise MemoryFileError(f"{path} has no 'header' member; not a memory-bank file")
+    try:
+        header = json.loads(arrays.pop("header").tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise MemoryFileError(f"{path} has an unreadable header: {e}") from e
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise MemoryFileError(f"{path} is not a memory-bank file (format="
+                              f"{header.get('format') if isinstance(header, dict) else None!r})")
+    if header.get("version") != VERSION:
+        raise MemoryFileError(f"{path} has format version {header.get('version')!r}; "
+                              f"this code reads version {VERSION}")
+    return header, arrays
+
+
+def load_bank(cls, path, device=None):
+    path = Path(path)
+    header, arrays = read_archive(path)
+    try:
+        config = dict(header["config"])
+        bank = cls(device=device or "cpu", **config)
+        if header["n_stores"] != bank.n_stores:
+            raise MemoryFileError(f"{path} holds {header['n_stores']} stores; its config makes "
+                                  f"{bank.n_stores}")
+        saved_map = torch.from_numpy(arrays["store_of"])
+        if not torch.equal(saved_map, bank.store_of.cpu()):
+            raise MemoryFileError(f"{path}: mode {config['mode']!r} maps agents to stores "
+                                  "differently than when the file was saved")
+
+        def group(prefix):
+            n = len(prefix)
+            return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        bank.ring.load_state({k: torch.from_numpy(v) for k, v in group("ring/").items()})
+        bank.stats_.load_state({k: torch.from_numpy(v) for k, v in group("stat/").items()})
+        bank.index.load_state(group("index/"))
+        bank.clock = int(header["clock"])
+    except MemoryFileError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise MemoryFileError(f"{path} does not hold a consistent memory bank: {e!r}") from e
+    return bank
