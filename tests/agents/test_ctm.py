@@ -58,7 +58,7 @@ def test_adaptive_ticks_stop_rows_and_freeze_them():
     for key in ref.state:
         torch.testing.assert_close(out.state[key], ref.state[key])
 
-    # A row-dependent stop: make certainty high for some rows only, via a per-row threshold proxy.
+    # Threshold 1 is never exceeded: every row thinks for all ticks.
     agent = small_ctm(ticks=4, adaptive_ticks=True, certainty_threshold=1.0)
     out = agent(make_obs(3), agent.initial_state(3, "cpu"))
     assert (out.aux["ticks_used"] == 4).all()
@@ -95,7 +95,7 @@ def test_state_carries_over_between_steps(horizon):
 
 def test_memory_entries_change_the_policy():
     agent = small_ctm()
-    obs, state = make_obs(4), None
+    obs = make_obs(4)
     state = agent.initial_state(4, "cpu")
     with torch.no_grad():
         a = agent(obs, state, make_recall(4, 3, 16, 8, seed=0, p_valid=1.0)).logits
