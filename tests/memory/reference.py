@@ -45,7 +45,7 @@ class ReferenceBank:
         for j, e in enumerate(self.slots[s]):
             if e is None:
                 key = (-1, -1, j)
-            elif e["id"] in batch_ids:
+            elif (s, e["id"]) in batch_ids:
                 key = (1, 0, j)       # written in this batch: evict last
             else:
                 key = (0, max(e["time"], e["last_read"]), j)
@@ -68,7 +68,7 @@ class ReferenceBank:
                      "writer": i, "maze": b, "episode": episode, "step": step,
                      "time": self.clock, "last_read": -1, "reads": 0}
                 self.next_id[s] += 1
-                batch_ids.add(e["id"])
+                batch_ids.add((s, e["id"]))
                 self.slots[s][slot] = e
                 self.size[s] = min(self.size[s] + 1, self.C)
 
