@@ -29,10 +29,11 @@ def test_shapes_and_dtypes(name, memory, batch):
         assert value.shape == state[key].shape and value.shape[0] == batch
         assert value.dtype == torch.float32
     if memory:
-        assert (agent.key_dim, agent.value_dim) == (64, 64)
-        assert out.query.shape == (batch, 64) and out.query.dtype == torch.float32
+        Dk, Dv = agent.key_dim, agent.value_dim
+        assert Dk > 0 and Dv > 0
+        assert out.query.shape == (batch, Dk) and out.query.dtype == torch.float32
         assert isinstance(out.write, WriteRequest)
-        assert out.write.keys.shape == (batch, 64) and out.write.values.shape == (batch, 64)
+        assert out.write.keys.shape == (batch, Dk) and out.write.values.shape == (batch, Dv)
         torch.testing.assert_close(out.query.norm(dim=-1), torch.ones(batch))
     else:
         assert (agent.key_dim, agent.value_dim) == (0, 0)
@@ -50,7 +51,7 @@ def test_all_invalid_recall_equals_no_recall(name):
     state = agent.initial_state(3, "cpu")
     with torch.no_grad():
         a = agent(obs, state, None)
-        b = agent(obs, state, make_recall(3, 4, 64, 64, p_valid=0.0))
+        b = agent(obs, state, make_recall(3, 4, agent.key_dim, agent.value_dim, p_valid=0.0))
     torch.testing.assert_close(a.logits, b.logits)
     torch.testing.assert_close(a.value, b.value)
 
@@ -58,7 +59,7 @@ def test_all_invalid_recall_equals_no_recall(name):
 @pytest.mark.parametrize("name", CONFIGS)
 def test_masked_entries_are_ignored(name):
     agent = build(name)
-    obs, recall = make_obs(5), make_recall(5, 6, 64, 64, seed=1)
+    obs, recall = make_obs(5), make_recall(5, 6, agent.key_dim, agent.value_dim, seed=1)
     g = torch.Generator().manual_seed(3)
     invalid = ~recall.mask
     noisy = type(recall)(keys=recall.keys + torch.randn(recall.keys.shape, generator=g) * invalid.unsqueeze(-1),
@@ -77,7 +78,7 @@ def test_reset_state_touches_exactly_the_done_rows(name):
     state = agent.initial_state(B, "cpu")
     with torch.no_grad():
         for step in range(3):
-            state = agent(make_obs(B, seed=step), state, make_recall(B, 4, 64, 64, seed=step)).state
+            state = agent(make_obs(B, seed=step), state, make_recall(B, 4, agent.key_dim, agent.value_dim, seed=step)).state
     done = torch.tensor([True, False, False, True, False, True, False])
     reset = agent.reset_state(state, done)
     fresh = agent.initial_state(B, "cpu")
@@ -99,7 +100,7 @@ def test_deterministic_with_fixed_seed(name):
         state = agent.initial_state(4, "cpu")
         with torch.no_grad():
             for step in range(3):
-                out = agent(make_obs(4, seed=step), state, make_recall(4, 3, 64, 64, seed=step))
+                out = agent(make_obs(4, seed=step), state, make_recall(4, 3, agent.key_dim, agent.value_dim, seed=step))
                 state = out.state
         outs.append(out)
     torch.testing.assert_close(outs[0].logits, outs[1].logits, rtol=0, atol=0)
@@ -123,7 +124,7 @@ def test_bad_inputs_are_rejected_with_the_value(name):
     with pytest.raises(ValueError, match=r"\(2, 6, 4, 4\)"):
         agent(torch.zeros(2, 6, 4, 4, dtype=torch.uint8), state)
     with pytest.raises(ValueError, match="flatten"):
-        agent(make_obs(2), state, make_recall(2, 3, 32, 64))
+        agent(make_obs(2), state, make_recall(2, 3, agent.key_dim + 1, agent.value_dim))
     if agent.recurrent:
         with pytest.raises(ValueError, match="done_mask"):
             agent.reset_state(state, torch.zeros(3, dtype=torch.bool))
