@@ -229,7 +229,7 @@ class MemoryBank:
             slot[rows], score[rows] = I[rs, rr], D[rs, rr]
             store = self.store_of.flatten().clamp(min=0).unsqueeze(1).expand(B * N, k)
             mask = (slot >= 0) & active_rows.unsqueeze(1)                     # (B*N, k)
-            got = self.ring.gather(store, slot)
+            got = self.ring.gather(store, slot, ("keys", "values", "entry_id", "writer", "maze", "write_time"))
             self._count_read(got, score, mask, active_rows)
             self.ring.touch(store[mask], slot[mask], self.clock)
 

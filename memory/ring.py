@@ -53,7 +53,9 @@ class RingStores:
         step}: (W,) int64. Returns (store, slot, old_size) of the entries actually written
         (a store written more than C times in one batch keeps its last C), so index
         backends can follow the change; old_size (S,) is the sizes before the write."""
-        recency = torch.maximum(self.write_time, self.last_read)
+        # Only lru reads recency; skip the (S, C) temporary for fifo.
+        recency = (torch.maximum(self.write_time, self.last_read) if self.eviction == "lru"
+                   else self.write_time)
         p = place(self.eviction, store, self.sizes, self.cursor, recency)
         s, slot = store[p.keep], p.slot[p.keep]
         old_sizes = self.sizes
@@ -88,13 +90,11 @@ class RingStores:
         self.sizes = self.sizes.masked_fill(m, 0)
         self.cursor = self.cursor.masked_fill(m, 0)
 
-    def gather(self, store: torch.Tensor, slot: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Fields of entries store (...,), slot (...,) (slot -1 is read as slot 0: mask it)."""
+    def gather(self, store: torch.Tensor, slot: torch.Tensor,
+               names: tuple[str, ...] = ("keys", "values") + META_FIELDS) -> dict[str, torch.Tensor]:
+        """Fields `names` of entries store (...,), slot (...,) (slot -1 reads slot 0: mask it)."""
         s, i = store, slot.clamp(min=0)
-        out = {"keys": self.keys[s, i], "values": self.values[s, i]}
-        for name in META_FIELDS:
-            out[name] = getattr(self, name)[s, i]
-        return out
+        return {name: getattr(self, name)[s, i] for name in names}
 
     def state(self) -> dict[str, torch.Tensor]:
         """Every tensor, by name (what persistence saves)."""
