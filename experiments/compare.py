@@ -92,7 +92,9 @@ class Comparison:
     final_fraction: float
     reps: int
     seed: int
-    varying: dict[str, list[str]]   # config keys that differ between runs -> their values
+    within: dict[str, list[str]]    # config keys that vary inside a group -> their values
+    between: dict[str, list[str]]   # config keys that differ only from group to group
+    last_steps: tuple[int, int]     # smallest and largest final step over runs
 
 
 def final_score(series: Series, fraction: float) -> float:
@@ -195,16 +197,26 @@ def improvement_pairs(names: list[str], candidate: str | None) -> list[tuple[str
     return [(a, b) for i, a in enumerate(names) for b in names[:i]]
 
 
-def varying_config(runs: list[Run]) -> dict[str, list[str]]:
-    """Config keys whose values are not the same in every run, with their distinct values."""
-    flats = [flatten_config(r.config) for r in runs]
-    out = {}
-    for key in sorted(set().union(*flats)):
-        values = [str(f[key]) if key in f else "(missing)" for f in flats]
-        distinct = list(dict.fromkeys(values))
-        if len(distinct) > 1:
-            out[key] = distinct
-    return out
+def config_differences(groups: dict[str, list[Run]], ignore: set[str]) -> tuple[dict, dict]:
+    """Config keys (flattened, dotted) other than `ignore` that differ between runs.
+
+    Returns `(within, between)`: keys that vary inside at least one group (the IQM then pools
+    runs that were set up differently), and keys constant inside every group but not across
+    groups (the comparison measures them together with the group key). Each maps the key to
+    its distinct values, as text.
+    """
+    flats = {name: [flatten_config(r.config) for r in runs] for name, runs in groups.items()}
+    keys = sorted(set().union(*(f for fs in flats.values() for f in fs)) - ignore)
+    within, between = {}, {}
+    for key in keys:
+        per_group = {name: list(dict.fromkeys(str(f[key]) if key in f else "(missing)" for f in fs))
+                     for name, fs in flats.items()}
+        distinct = list(dict.fromkeys(v for vs in per_group.values() for v in vs))
+        if any(len(vs) > 1 for vs in per_group.values()):
+            within[key] = distinct
+        elif len(distinct) > 1:
+            between[key] = distinct
+    return within, between
 
 
 def compare(paths: Sequence[str], group_by: Sequence[str] = ("memory.mode",), metrics: Sequence[str] | None = None,
@@ -225,10 +237,11 @@ def compare(paths: Sequence[str], group_by: Sequence[str] = ("memory.mode",), me
     available = set().union(*(r.scalars for r in runs))
     tags = select_metrics(metrics, available)
     results = [compare_metric(t, groups, final_fraction, reps, seed, candidate) for t in tags]
-    ignore = {"run_dir"}
-    varying = {k: v for k, v in varying_config(runs).items() if k not in ignore}
-    return Comparison(runs, list(group_by), groups, results,
-                      final_fraction, reps, seed, varying)
+    # The seed is meant to vary; run_dir always does; the group keys define the groups.
+    within, between = config_differences(groups, {"run_dir", "seed", *group_by})
+    last = [max(int(s.steps[-1]) for s in r.scalars.values()) for r in runs if r.scalars]
+    return Comparison(runs, list(group_by), groups, results, final_fraction, reps, seed,
+                      within, between, (min(last, default=0), max(last, default=0)))
 
 
 def default_out(paths: Sequence[str]) -> Path:

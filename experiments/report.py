@@ -38,18 +38,34 @@ def _counts(g) -> str:
     return f"{len(g.runs)}" + (f" (+{g.missing} without)" if g.missing else "")
 
 
+def warnings(c: Comparison) -> list[str]:
+    """What could make the comparison mean something other than it seems."""
+    out = []
+    lo, hi = c.last_steps
+    if lo != hi:
+        out.append(f"runs end at different steps ({lo} to {hi}): final scores come from different budgets "
+                   f"(an unfinished run?)")
+    if c.within:
+        out.append("runs inside a group differ in " + ", ".join(c.within) + ": the IQM pools them; "
+                   "add those keys to --group-by to separate them")
+    return out
+
+
 def tables(c: Comparison) -> str:
     """One plain-text table per metric, then the probabilities of improvement."""
     lines = [f"{len(c.runs)} runs in {len(c.groups)} groups by {', '.join(c.group_keys)}; final score = mean "
-             f"of the last {_percent(c.final_fraction)} of each run's points; IQM with 95% stratified bootstrap CI "
-             f"({c.reps} reps, seed {c.seed})."]
+             f"of the last {_percent(c.final_fraction)} of each run's points; IQM with 95% stratified bootstrap "
+             f"CI ({c.reps} reps, seed {c.seed})."]
+    lines += [f"warning: {w}" for w in warnings(c)]
     width = max([5] + [len(name) for name in c.groups])
     for m in c.metrics:
+        counts = [_counts(g) for g in m.groups]
+        n_width = max([4] + [len(n) for n in counts])
         lines += ["", f"{m.tag}  ({_direction(m)})",
-                  f"  {'group':<{width}}  {'runs':>4}  {'IQM':>9}  {'95% CI':<21}  {'mean':>9}"]
-        for g in m.groups:
+                  f"  {'group':<{width}}  {'runs':>{n_width}}  {'IQM':>9}  {'95% CI':<21}  {'mean':>9}"]
+        for g, n in zip(m.groups, counts):
             ci = f"[{fmt(g.iqm.low)}, {fmt(g.iqm.high)}]"
-            lines.append(f"  {g.name:<{width}}  {_counts(g):>4}  {fmt(g.iqm.point):>9}  {ci:<21}  {fmt(g.mean):>9}")
+            lines.append(f"  {g.name:<{width}}  {n:>{n_width}}  {fmt(g.iqm.point):>9}  {ci:<21}  {fmt(g.mean):>9}")
         for imp in m.improvements:
             e = imp.estimate
             lines.append(f"  P({imp.a} beats {imp.b}) = {e.point:.2f}  95% CI [{e.low:.2f}, {e.high:.2f}]")
@@ -70,6 +86,7 @@ def markdown(c: Comparison, images: dict[str, tuple[str | None, str]], out: Path
         "B, ties counting half (0.5: no difference), with its 95% bootstrap CI.",
         "- Curves: IQM across a group's runs at each step, with a pointwise 95% bootstrap band.",
     ]
+    text += [""] + [f"**Warning**: {w}." for w in warnings(c)] if warnings(c) else []
     for m in c.metrics:
         text += ["", f"## {m.tag} ({_direction(m)})", "",
                  "| group | runs | IQM | 95% CI | mean |", "|---|---:|---:|---|---:|"]
@@ -91,15 +108,20 @@ def markdown(c: Comparison, images: dict[str, tuple[str | None, str]], out: Path
         for r in runs:
             last = max((int(s.steps[-1]) for s in r.scalars.values()), default=0)
             text.append(f"| {os.path.relpath(r.path, out)} | {name} | {r.config.get('seed', '')} | {last} |")
-    other = {k: v for k, v in c.varying.items() if k not in c.group_keys and k != "seed"}
     text += ["", "## Config differences", ""]
-    if other:
-        text.append("Besides the group keys and the seed, the runs' configs differ in these keys; "
-                    "check that the comparison is the one you meant:")
-        text += [""] + [f"- `{k}`: {', '.join(v[:6])}{' ...' if len(v) > 6 else ''}" for k, v in other.items()]
-    else:
+    if not c.within and not c.between:
         text.append("The runs' configs differ only in the group keys and the seed.")
+    if c.within:
+        text += ["Runs **inside a group** differ in these keys (the IQM pools them; add them to `--group-by` "
+                 "to separate them):", ""] + _key_list(c.within) + [""]
+    if c.between:
+        text += ["Besides the group keys, **the groups** differ in these keys (expected when they follow "
+                 "from the group key; otherwise the comparison measures them too):", ""] + _key_list(c.between)
     return "\n".join(text) + "\n"
+
+
+def _key_list(keys: dict[str, list[str]]) -> list[str]:
+    return [f"- `{k}`: {', '.join(v[:6])}{' ...' if len(v) > 6 else ''}" for k, v in keys.items()]
 
 
 def curve_figure(m: MetricResult, colors: dict[str, str]) -> Figure | None:

@@ -144,3 +144,21 @@ def test_config_value_dotted_keys():
     assert runs.config_value(config, "agent._target_") == "agents.LSTMAgent"
     with pytest.raises(runs.RunsError, match="keys there: mode"):
         runs.config_value(config, "memory.scope")
+
+
+def test_warns_about_unequal_budgets_and_mixed_configs(tmp_path, capsys):
+    for mode, seed in [("none", 0), ("none", 1), ("shared", 0), ("shared", 1)]:
+        write_run(tmp_path / "runs" / f"{mode}{seed}", mode, seed, 0.5)
+    # One run of a group with another k, cut short: the report must say so.
+    short = tmp_path / "runs" / "shared2"
+    short.mkdir()
+    config = {"memory": {"mode": "shared", "k": 4}, "seed": 2, "agent": {"_target_": "agents.CTMAgent"}}
+    (short / "config.yaml").write_text(yaml.safe_dump(config))
+    with SummaryWriter(str(short)) as writer:
+        writer.add_scalar("charts/success_rate", 0.5, 300)
+    assert compare.main([str(tmp_path / "runs"), "--reps", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: runs end at different steps (300 to 900)" in printed
+    assert "warning: runs inside a group differ in memory.k" in printed
+    text = (tmp_path / "runs" / "report" / "report.md").read_text()
+    assert "- `memory.k`: 8, 4" in text
