@@ -58,6 +58,10 @@ class CTMAgent(AgentBase):
     adaptive_ticks       a row stops ticking once its certainty exceeds `certainty_threshold`
     head_hidden          width of the actor and critic MLPs
     key_source           memory keys and queries from "obs" or "sync" (see agents/memory_io.py)
+    sync_norm            LayerNorm on both synchronisation vectors before they are read (an
+                         addition to the reference: at its initialisation the products of small
+                         post-activations are ~1e-3 and barely vary with the observation, so the
+                         policy starts blind and PPO learns slowly; normalising fixes the scale)
     seed                 seeds weights, neuron pairs and the fixed memory projections
     """
 
@@ -70,7 +74,7 @@ class CTMAgent(AgentBase):
                  deep_nlms: bool = True, nlm_hidden: int = 2, sync_horizon: str = "window",
                  sync_window: int = 5, decay_init: float = 0.01, adaptive_ticks: bool = False,
                  certainty_threshold: float = 0.8, head_hidden: int = 64, dropout: float = 0.0,
-                 key_source: str = "obs", seed: int = 0):
+                 key_source: str = "obs", sync_norm: bool = False, seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         if not 1 <= ticks <= 64:
             raise ValueError(f"ticks={ticks} must be in [1, 64] (1-8 is the useful range)")
@@ -98,6 +102,8 @@ class CTMAgent(AgentBase):
             self.encoder = ObservationEncoder(obs_shape, d_input, pool=False)
             self.sync_out = Synchroniser(*pairs_out, decay_init=decay_init)
             self.sync_action = Synchroniser(*pairs_act, decay_init=decay_init)
+            self.norm_out = nn.LayerNorm(self.sync_out.n_pairs) if sync_norm else nn.Identity()
+            self.norm_act = nn.LayerNorm(self.sync_action.n_pairs) if sync_norm else nn.Identity()
             self.attention = ObsMemoryAttention(self.sync_action.n_pairs, d_input, heads,
                                                 self.key_dim, self.value_dim)
             self.synapses = Synapses(d_input + d_model, d_model, synapse_depth, dropout=dropout)
@@ -131,9 +137,10 @@ class CTMAgent(AgentBase):
         return state
 
     def _sync(self, side: Synchroniser, state: State, prefix: str) -> torch.Tensor:
+        norm = self.norm_out if prefix == "out" else self.norm_act
         if self.sync_horizon == "window":
-            return side.window(state["post_trace"])
-        return read_sync(state[f"{prefix}_num"], state[f"{prefix}_den"])
+            return norm(side.window(state["post_trace"]))
+        return norm(read_sync(state[f"{prefix}_num"], state[f"{prefix}_den"]))
 
     def _tick(self, state: State, ctx) -> State:
         """One internal tick: query -> attention -> synapses -> NLMs; returns the new state."""

@@ -43,15 +43,15 @@ class PPOConfig:
     """
 
     num_steps: int = 100
-    num_minibatches: int = 4
-    update_epochs: int = 1
-    learning_rate: float = 5e-4
+    num_minibatches: int = 2
+    update_epochs: int = 4
+    learning_rate: float = 1e-3
     anneal_lr: bool = True
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_coef: float = 0.1
     clip_vloss: bool = True
-    ent_coef: float = 0.1
+    ent_coef: float = 0.01
     vf_coef: float = 0.25
     max_grad_norm: float = 0.5
     norm_adv: bool = True

@@ -55,7 +55,14 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
     metrics["success_rate"] = mean(cat([x for v in per_visit for x in v["success"]]))
     metrics["steps_over_bfs"] = mean(cat([x for v in per_visit for x in v["efficiency"]]))
     if bank is not None:
-        for name, value in bank.stats().items():
-            if isinstance(value, (int, float)):
-                metrics[f"memory/{name}"] = float(value)
+        from experiments.train import memory_scalars
+        metrics.update(memory_scalars(bank.stats()))
     return metrics
+
+
+def random_baseline(cfg, device="cpu", seed: int = 0) -> dict[str, float]:
+    """The same evaluation protocol with `agents.RandomAgent`: the floor a trained agent must clear."""
+    from agents import RandomAgent
+
+    agent = RandomAgent(cfg.maze.obs_shape, 5).to(device)
+    return evaluate(agent, cfg, lambda n_mazes: None, torch.device(device), greedy=False, seed=seed)

@@ -30,9 +30,32 @@ def main(argv: list[str] | None = None) -> int:
     code = subprocess.call([sys.executable, "-m", "experiments.compare", str(sweep_dir),
                             "--out", str(report_dir)])
     if code == 0:
+        print_random_baseline(sweep_dir, report_dir)
         print(f"\nTensorBoard logs: tensorboard --logdir {sweep_dir}")
         print(f"Report:           {report_dir / 'report.md'} (plots beside it)")
     return code
+
+
+def print_random_baseline(sweep_dir: Path, report_dir: Path) -> None:
+    """Evaluate a uniformly random policy with the runs' own evaluation protocol."""
+    import json
+
+    import yaml
+
+    from experiments.checkpoint import atomic_write_text
+    from experiments.config import TrainConfig
+    from experiments.evaluate import random_baseline
+
+    config = next(sweep_dir.rglob("config.yaml"), None)
+    if config is None:
+        return
+    raw = yaml.safe_load(config.read_text())
+    result = random_baseline(TrainConfig.from_dict(raw))
+    atomic_write_text(report_dir / "random_baseline.json", json.dumps(result, indent=2, sort_keys=True))
+    print("\nRandom policy, same evaluation protocol (held-out layouts):")
+    for key in ("success_rate", "steps_over_bfs", "visit_1/success_rate", "visit_3/success_rate"):
+        if key in result:
+            print(f"  eval/{key:<28} {result[key]:.3f}")
 
 
 if __name__ == "__main__":

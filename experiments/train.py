@@ -69,6 +69,19 @@ def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
     return make
 
 
+MEMORY_TAGS = {"size_mean": "size", "reads": "reads", "writes": "writes", "hit_rate": "hit_rate",
+               "mean_top1_similarity": "top1_similarity", "mean_age": "retrieved_age",
+               "cultural_share": "cultural_share"}
+
+
+def memory_scalars(stats: dict, prefix: str = "memory/") -> dict[str, float]:
+    """The bank's stats under their TensorBoard names (memory/size is entries per store)."""
+    out = {prefix + tag: float(stats[name]) for name, tag in MEMORY_TAGS.items() if name in stats}
+    for i, n in enumerate(stats.get("writes_per_agent", [])):
+        out[f"{prefix}writes_agent_{i}"] = float(n)
+    return out
+
+
 def train(cfg: TrainConfig) -> dict[str, float]:
     """Run (or resume) one training run; returns the final metrics (also in results.json)."""
     if cfg.torch_threads:
@@ -103,7 +116,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
             bank = MemoryBank.load(found / "memory.bank", device=device)
             collector.bank = bank
     write_config(run_dir, cfg)
-    logger = RunLogger(run_dir, cfg, purge_step=global_step if found is not None else None)
+    logger = RunLogger(run_dir, cfg, purge_step=global_step + 1 if found is not None else None)
     # The env restarts on resume (episodes in flight are not checkpointed), from a seed
     # that depends on where the run stands, so a resumed run is deterministic too.
     collector.start(cfg.seed * 1_000_003 + start_update)
@@ -130,8 +143,8 @@ def train(cfg: TrainConfig) -> dict[str, float]:
             if name in ("ticks_used", "certainty"):
                 scalars[f"ctm/{name}"] = float(value[rollout.active].float().mean())
         if bank is not None:
-            scalars.update({f"memory/{k}": float(v) for k, v in bank.stats().items()
-                            if isinstance(v, (int, float, bool))})
+            scalars.update(memory_scalars(bank.stats()))
+            bank.reset_stats()  # per-update rates, not totals since the start
         last = u + 1 == num_updates
         if cfg.eval.every and ((u + 1) % cfg.eval.every == 0) or last:
             for greedy in ([True, False] if cfg.eval.both else [cfg.eval.greedy]):

@@ -1,0 +1,80 @@
+"""The trainer end to end: events and tags, the PPO ratio check, memory modes in the loop."""
+import json
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from envs import BatchedMazeEnv
+from experiments.ppo import update
+from experiments.rollout import Collector
+from experiments.train import bank_factory, make_agent, resolve_device, train
+from tests.experiments.helpers import tiny_config
+
+REQUIRED_TAGS = [
+    "charts/episodic_return", "charts/episodic_length", "charts/success_rate", "charts/SPS",
+    "charts/steps_to_goal_over_bfs", "losses/policy_loss", "losses/value_loss", "losses/entropy",
+    "losses/approx_kl", "losses/clipfrac", "memory/size", "memory/reads", "memory/writes",
+    "memory/top1_similarity", "memory/retrieved_age", "memory/cultural_share", "ctm/ticks_used",
+    "ctm/certainty", "eval/success_rate", "eval/visit_1/success_rate", "eval/visit_2/success_rate",
+]
+
+
+def test_smoke_run_writes_events_with_required_tags(tmp_path):
+    cfg = tiny_config(tmp_path, env=dict(max_steps=8, rows=2, cols=2))
+    final = train(cfg)
+    acc = EventAccumulator(str(tmp_path), size_guidance={"images": 0})
+    acc.Reload()
+    scalars = set(acc.Tags()["scalars"])
+    missing = [t for t in REQUIRED_TAGS if t not in scalars]
+    assert not missing, f"missing tags {missing}; have {sorted(scalars)}"
+    assert {"maze/trajectories", "maze/visitation", "memory/write_locations"} <= set(acc.Tags()["images"])
+    assert json.loads((tmp_path / "results.json").read_text())["global_step"] == final["global_step"]
+    assert (tmp_path / "config.yaml").exists()
+    assert (tmp_path / "checkpoints" / "latest").exists()
+
+
+def build(tmp_path, memory="shared", agent="ctm_small", seed=0):
+    cfg = tiny_config(tmp_path, memory_preset=memory, agent_preset=agent, seed=seed)
+    device = resolve_device("cpu")
+    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=device)
+    net = make_agent(cfg, env.observation_shape, env.n_actions, device)
+    bank = bank_factory(cfg, net, env.n_agents, device)(cfg.n_mazes)
+    collector = Collector(env, net, bank, cfg.memory.k, torch.Generator().manual_seed(seed))
+    collector.start(seed)
+    return cfg, net, collector
+
+
+@pytest.mark.parametrize("agent", ["ctm_small", "lstm"])
+def test_first_minibatch_ratio_is_one(tmp_path, agent):
+    """The update replays exactly what the policy saw: same states, resets and memory."""
+    cfg, net, collector = build(tmp_path, agent=agent)
+    rollout = collector.collect(40)
+    assert rollout.starts[1:].any(), "the rollout should cross an episode boundary"
+    assert rollout.recall.mask.any(), "memory should hold entries during the rollout"
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    stats = update(net, optimizer, rollout, cfg.algo, torch.Generator().manual_seed(0))
+    assert stats["first_ratio"] == pytest.approx(1.0, abs=1e-5)
+    assert abs(stats["first_approx_kl"]) < 1e-6
+
+
+@pytest.mark.parametrize("mode", ["solo", "shared"])
+def test_memory_modes_change_what_is_retrieved(tmp_path, mode):
+    _, _, collector = build(tmp_path, memory=mode)
+    rollout = collector.collect(40)
+    recall = rollout.recall                       # fields (T, B*N, k)
+    N = collector.N
+    reader = (torch.arange(collector.R) % N).view(1, -1, 1).expand_as(recall.writers)
+    valid = recall.mask
+    assert valid.any()
+    foreign = valid & (recall.writers != reader)
+    if mode == "solo":
+        assert not foreign.any()
+    else:
+        assert foreign.any()
+
+
+def test_no_memory_retrieves_nothing(tmp_path):
+    _, _, collector = build(tmp_path, memory="none")
+    rollout = collector.collect(10)
+    assert not rollout.recall.mask.any()
