@@ -124,7 +124,8 @@ class LogSection:
     """TensorBoard output.
 
     images_every: updates between maze/trajectory/heat-map/memory images (0: never).
-    video_every: updates between episode GIFs (0: never).
+    video_every: updates between episode GIFs of maze 0 (run_dir/videos/, plus a filmstrip
+        image in TensorBoard; 0: never).
     checkpoint_every: updates between checkpoints (0: only at the end).
     progress: show a progress bar on the console.
     """

@@ -114,6 +114,15 @@ class EpisodeLog:
     def recent_success(self) -> float:
         return float(np.mean(self.recent)) if self.recent else float("nan")
 
+    def log_video(self, step: int, run_dir: Path) -> None:
+        """Maze 0's current episode as a GIF in run_dir/videos/ and a filmstrip image."""
+        layout = self.env.world.layouts[0]
+        if layout is None or not self.path:
+            return
+        frames = pictures.episode_frames(layout, np.stack(self.path), np.stack(self.path_alive))
+        pictures.save_gif(frames, run_dir / "videos" / f"step_{step:09d}.gif")
+        self.logger.image("maze/episode_filmstrip", pictures.filmstrip(frames), step)
+
     def log_images(self, step: int) -> None:
         layout = self.env.world.layouts[0]
         if layout is None or not self.path:

@@ -1,7 +1,11 @@
 """Images for TensorBoard: trajectories over the maze, a visitation heat map, memory writes."""
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
+from PIL import Image
 
 from envs.layouts import Layout
 from envs.render import palette, render_rgb
@@ -40,3 +44,25 @@ def marks(layout: Layout, squares: np.ndarray, colour=(220, 40, 160)) -> np.ndar
     for r, c in squares:
         image[r * TILE + lo:r * TILE + hi, c * TILE + lo:c * TILE + hi] = colour
     return image
+
+
+def episode_frames(layout: Layout, paths: np.ndarray, alive: np.ndarray) -> list[np.ndarray]:
+    """One RGB frame (H, W, 3) per step of an episode: paths (T, N, 2), alive (T, N)."""
+    return [render_rgb(layout, paths[t], alive[t], tile=TILE) for t in range(len(paths))]
+
+
+def save_gif(frames: list[np.ndarray], path, fps: int = 5) -> None:
+    """Write frames as an animated GIF (Pillow; TensorBoard's video support needs moviepy < 2)."""
+    from experiments.checkpoint import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                   duration=int(1000 / fps), loop=0)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def filmstrip(frames: list[np.ndarray], max_frames: int = 16) -> np.ndarray:
+    """Up to `max_frames` evenly spaced frames side by side, for a TensorBoard image."""
+    idx = np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).round().astype(int)
+    return np.concatenate([frames[i] for i in idx], axis=1)

@@ -131,10 +131,7 @@ class Collector:
         world = self.env.world
         meta = {"episode": world.episode, "step": world.t}
         self.bank.write(out.write.keys.view(self.B, self.N, -1), out.write.values.view(self.B, self.N, -1),
-                        meta, self.active_mask(active))
-
-    def active_mask(self, active: torch.Tensor) -> torch.Tensor:
-        return active.view(self.B, self.N)
+                        meta, active.view(self.B, self.N))
 
     @torch.no_grad()
     def step(self, greedy: bool = False):

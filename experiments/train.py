@@ -154,6 +154,8 @@ def train(cfg: TrainConfig) -> dict[str, float]:
         logger.scalars(scalars, global_step)
         if cfg.log.images_every and ((u + 1) % cfg.log.images_every == 0 or last):
             episodes.log_images(global_step)
+        if cfg.log.video_every and ((u + 1) % cfg.log.video_every == 0 or last):
+            episodes.log_video(global_step, run_dir)
         metrics.update(scalars)
         progress.update(1)
         progress.set_postfix(step=global_step, SPS=f"{scalars['charts/SPS']:.0f}",

@@ -21,14 +21,16 @@ REQUIRED_TAGS = [
 
 
 def test_smoke_run_writes_events_with_required_tags(tmp_path):
-    cfg = tiny_config(tmp_path, env=dict(max_steps=8, rows=2, cols=2))
+    cfg = tiny_config(tmp_path, env=dict(max_steps=8, rows=2, cols=2), log=dict(video_every=2))
     final = train(cfg)
     acc = EventAccumulator(str(tmp_path), size_guidance={"images": 0})
     acc.Reload()
     scalars = set(acc.Tags()["scalars"])
     missing = [t for t in REQUIRED_TAGS if t not in scalars]
     assert not missing, f"missing tags {missing}; have {sorted(scalars)}"
-    assert {"maze/trajectories", "maze/visitation", "memory/write_locations"} <= set(acc.Tags()["images"])
+    assert {"maze/trajectories", "maze/visitation", "memory/write_locations",
+            "maze/episode_filmstrip"} <= set(acc.Tags()["images"])
+    assert list((tmp_path / "videos").glob("*.gif"))
     assert json.loads((tmp_path / "results.json").read_text())["global_step"] == final["global_step"]
     assert (tmp_path / "config.yaml").exists()
     assert (tmp_path / "checkpoints" / "latest").exists()

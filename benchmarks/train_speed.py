@@ -1,0 +1,113 @@
+"""End-to-end training speed and where the time goes.
+
+    python benchmarks/train_speed.py [--updates 3] [--device cpu] [--threads 1]
+
+For the CTM and the LSTM (the main job's configs) with memory none / solo / shared, runs a
+warm-up update and then `--updates` measured PPO updates (collect + learn), and prints
+agent-steps per second with the share of time spent in the env, the memory bank, the
+acting forward pass and the PPO update. Ratios are against the CTM without memory measured
+in the same run. Nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from envs import BatchedMazeEnv
+from experiments.config import TrainConfig
+from experiments.ppo import update
+from experiments.rollout import Collector
+from experiments.train import bank_factory, make_agent
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+class Clock:
+    """Wraps methods of an object so their wall time adds up in one bucket."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, obj, names, bucket: str) -> None:
+        for name in names:
+            fn = getattr(obj, name)
+
+            def timed(*args, _fn=fn, **kwargs):
+                start = time.perf_counter()
+                try:
+                    return _fn(*args, **kwargs)
+                finally:
+                    self.seconds[bucket] = self.seconds.get(bucket, 0.0) + time.perf_counter() - start
+            setattr(obj, name, timed)
+
+
+def load(group: str, name: str) -> dict:
+    return yaml.safe_load((CONFIGS / group / f"{name}.yaml").read_text())
+
+
+def main_config(agent: str, memory: str, device: str) -> TrainConfig:
+    preset = load("experiment", "compare")
+    env = {**load("env", "default"), **preset.get("env", {})}
+    algo = {**load("algo", "ppo"), **preset.get("algo", {})}
+    return TrainConfig.from_dict(dict(env=env, agent=load("agent", agent), memory=load("memory", memory),
+                                      algo=algo, n_mazes=preset["n_mazes"], device=device, run_dir="unused"))
+
+
+def measure(agent_name: str, memory: str, device: str, updates: int) -> dict[str, float]:
+    cfg = main_config(agent_name, memory, device)
+    dev = torch.device(device)
+    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=dev, validate_actions=False)
+    agent = make_agent(cfg, env.observation_shape, env.n_actions, dev)
+    bank = bank_factory(cfg, agent, env.n_agents, dev)(cfg.n_mazes)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.algo.learning_rate)
+    collector = Collector(env, agent, bank, cfg.memory.k, torch.Generator(device=dev).manual_seed(0))
+    collector.start(0)
+    clock = Clock()
+    clock.wrap(env, ["step"], "env")
+    if bank is not None:
+        clock.wrap(bank, ["read", "write", "on_reset"], "memory")
+    shuffler = torch.Generator().manual_seed(1)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    total = {"collect": 0.0, "update": 0.0}
+    for u in range(updates + 1):
+        if u == 1:
+            clock.seconds.clear()
+            total = {"collect": 0.0, "update": 0.0}
+        t0 = time.perf_counter()
+        rollout = collector.collect(cfg.algo.num_steps)
+        sync()
+        t1 = time.perf_counter()
+        update(agent, optimizer, rollout, cfg.algo, shuffler)
+        sync()
+        total["collect"] += t1 - t0
+        total["update"] += time.perf_counter() - t1
+    wall = total["collect"] + total["update"]
+    env_s, mem_s = clock.seconds.get("env", 0.0), clock.seconds.get("memory", 0.0)
+    return {"sps": cfg.steps_per_update * updates / wall, "env": env_s / wall, "memory": mem_s / wall,
+            "forward": (total["collect"] - env_s - mem_s) / wall, "update": total["update"] / wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--updates", type=int, default=3, help="measured updates per row")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = [(a, m, measure(a, m, args.device, args.updates))
+            for a in ("ctm_small", "lstm") for m in ("none", "solo", "shared")]
+    base = rows[0][2]["sps"]
+    print(f"device {args.device}, {torch.get_num_threads()} thread(s), main-job config, {args.updates} updates per row")
+    print(f"{'agent':<10} {'memory':<7} {'agent-steps/s':>13} {'x ctm/none':>10} "
+          f"{'env':>6} {'memory':>7} {'forward':>8} {'update':>7}")
+    for agent, memory, r in rows:
+        print(f"{agent:<10} {memory:<7} {r['sps']:>13,.0f} {r['sps'] / base:>10.2f} {r['env']:>6.1%} "
+              f"{r['memory']:>7.1%} {r['forward']:>8.1%} {r['update']:>7.1%}")
+
+
+if __name__ == "__main__":
+    main()
