@@ -4,7 +4,7 @@ Per environment step the CTM runs `ticks` internal ticks over the same observati
 
     S_act = sync(action pairs)                      query-side synchronisation (B, P_act)
     o     = attend(S_act; obs tokens + memory)      cross-attention (B, d_input)
-    a     = synapses([o, z])                        pre-activations (B, D)
+    a     = synapses([o, (pooled obs), z])          pre-activations (B, D)
     A     = [A[:, :, 1:], a]                        pre-activation trace (B, D, M)
     z     = NLM_d(A_d) for every neuron d           post-activations (B, D)
     S_out = sync(output pairs)                      output-side synchronisation (B, P_out)
@@ -62,6 +62,12 @@ class CTMAgent(AgentBase):
                          addition to the reference: at its initialisation the products of small
                          post-activations are ~1e-3 and barely vary with the observation, so the
                          policy starts blind and PPO learns slowly; normalising fixes the scale)
+    obs_to_synapses      also feed the pooled observation vector straight into the synapses, next
+                         to the attention output. The reference RL CTM has no attention: its
+                         synapses read the backbone features directly. With attention alone the
+                         observation reaches the policy only through the query-side
+                         synchronisation, which PPO is slow to shape; the direct path restores
+                         the reference's route while keeping attention for memory entries.
     seed                 seeds weights, neuron pairs and the fixed memory projections
     """
 
@@ -74,7 +80,8 @@ class CTMAgent(AgentBase):
                  deep_nlms: bool = True, nlm_hidden: int = 2, sync_horizon: str = "window",
                  sync_window: int = 5, decay_init: float = 0.01, adaptive_ticks: bool = False,
                  certainty_threshold: float = 0.8, head_hidden: int = 64, dropout: float = 0.0,
-                 key_source: str = "obs", sync_norm: bool = False, seed: int = 0):
+                 key_source: str = "obs", sync_norm: bool = False, obs_to_synapses: bool = False,
+                 seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         if not 1 <= ticks <= 64:
             raise ValueError(f"ticks={ticks} must be in [1, 64] (1-8 is the useful range)")
@@ -99,14 +106,15 @@ class CTMAgent(AgentBase):
         pairs_out = select_pairs(neuron_select, d_model, n_synch_out, "out", g, n_random_pairing_self)
         pairs_act = select_pairs(neuron_select, d_model, n_synch_action, "action", g, n_random_pairing_self)
         with seeded_init(seed):
-            self.encoder = ObservationEncoder(obs_shape, d_input, pool=False)
+            self.encoder = ObservationEncoder(obs_shape, d_input, pool=obs_to_synapses)
             self.sync_out = Synchroniser(*pairs_out, decay_init=decay_init)
             self.sync_action = Synchroniser(*pairs_act, decay_init=decay_init)
             self.norm_out = nn.LayerNorm(self.sync_out.n_pairs) if sync_norm else nn.Identity()
             self.norm_act = nn.LayerNorm(self.sync_action.n_pairs) if sync_norm else nn.Identity()
             self.attention = ObsMemoryAttention(self.sync_action.n_pairs, d_input, heads,
                                                 self.key_dim, self.value_dim)
-            self.synapses = Synapses(d_input + d_model, d_model, synapse_depth, dropout=dropout)
+            n_in = d_input * (2 if obs_to_synapses else 1) + d_model
+            self.synapses = Synapses(n_in, d_model, synapse_depth, dropout=dropout)
             self.nlms = NeuronLevelModels(d_model, memory_length, nlm_hidden, deep_nlms)
             # Learned start traces, one per neuron (pre: length M; post: the sync window).
             self.start_pre_trace = nn.Parameter(self._uniform(d_model, memory_length))
@@ -145,8 +153,9 @@ class CTMAgent(AgentBase):
     def _tick(self, state: State, ctx) -> State:
         """One internal tick: query -> attention -> synapses -> NLMs; returns the new state."""
         z = state["post_trace"][:, :, -1]
-        o = self.attention.attend(self._sync(self.sync_action, state, "act"), ctx)
-        a = self.synapses(torch.cat([o, z], dim=-1))
+        tokens_ctx, pooled = ctx
+        o = self.attention.attend(self._sync(self.sync_action, state, "act"), tokens_ctx)
+        a = self.synapses(torch.cat([o, z] if pooled is None else [o, pooled, z], dim=-1))
         pre = torch.cat([state["pre_trace"][:, :, 1:], a.unsqueeze(-1)], dim=-1)
         z = self.nlms(pre)
         new = {"pre_trace": pre, "post_trace": torch.cat([state["post_trace"][:, :, 1:], z.unsqueeze(-1)], dim=-1)}
@@ -161,8 +170,8 @@ class CTMAgent(AgentBase):
         B = obs.shape[0]
         if set(state) != self._state_keys:
             raise ValueError(f"state keys {sorted(state)} do not match {sorted(self._state_keys)}")
-        tokens, _ = self.encoder(obs)
-        ctx = self.attention.prepare(tokens, recall)
+        tokens, pooled = self.encoder(obs)
+        ctx = (self.attention.prepare(tokens, recall), pooled)
         active = torch.ones(B, dtype=torch.bool, device=obs.device)
         ticks_used = torch.zeros(B, dtype=torch.long, device=obs.device)
         logits_per_tick, certainty_per_tick = [], []

@@ -1,10 +1,10 @@
 """Environment speed: agent-steps per second, side by side, as ratios to MiniGrid.
 
-    python benchmarks/env_speed.py [--seconds 3] [--threads 2]
+    python benchmarks/env_speed.py [--seconds 3] [--threads 2] [--layout-workers 8]
 
 Rows: MiniGrid (5x5 view, random actions, single agent); MazeEnv through the
 PettingZoo API (4 agents); BatchedMazeEnv on the CPU at B=64 and B=1024 mazes x 4
-agents; and on CUDA at B=4096 when a GPU is present. Every row uses random
+agents; and on CUDA at B=4096 (or --cuda-batches) when a GPU is present. Every row uses random
 actions and includes autoresets. Nothing is asserted: this prints a table.
 """
 from __future__ import annotations
@@ -60,10 +60,11 @@ def pettingzoo_rate(seconds: float) -> float:
     return rate(step, 4, seconds)
 
 
-def batched_rate(n_mazes: int, device: str, seconds: float) -> float:
+def batched_rate(n_mazes: int, device: str, seconds: float, workers: int = 0, **options) -> float:
     from envs import BatchedMazeEnv
 
-    env = BatchedMazeEnv(n_mazes, n_agents=4, device=device, validate_actions=False)
+    env = BatchedMazeEnv(n_mazes, n_agents=4, device=device, validate_actions=False,
+                         layout_workers=workers, **options)
     env.reset(seed=0)
     actions = torch.randint(0, 5, (64, n_mazes, 4), device=device)
     k = [0]
@@ -72,28 +73,45 @@ def batched_rate(n_mazes: int, device: str, seconds: float) -> float:
         env.step(actions[k[0] % 64])
         k[0] += 1
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    return rate(step, n_mazes * 4, seconds, sync=sync)
+    try:
+        return rate(step, n_mazes * 4, seconds, sync=sync)
+    finally:
+        env.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per row")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--cuda-batches", type=int, nargs="+", default=[4096],
+                        help="maze counts measured on CUDA when a GPU is present")
+    parser.add_argument("--layout-workers", type=int, default=0,
+                        help="also measure the batched rows with this many layout processes")
+    parser.add_argument("--episodes-per-layout", type=int, default=1,
+                        help="layout replays (1, the env default, makes a layout every episode)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = [("MiniGrid Empty-8x8, view 5 (baseline)", minigrid_rate(args.seconds)),
-            ("MazeEnv, PettingZoo API, N=4", pettingzoo_rate(args.seconds)),
-            ("BatchedMazeEnv cpu B=64 N=4", batched_rate(64, "cpu", args.seconds)),
-            ("BatchedMazeEnv cpu B=1024 N=4", batched_rate(1024, "cpu", args.seconds))]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, default maze "
+          f"(4x4 cells, view 5, occlusion on), episodes_per_layout={args.episodes_per_layout}")
+    print(f"{'env':<48} {'agent-steps/s':>15} {'x MiniGrid':>11}", flush=True)
+    base = None
+
+    def row(name: str, value: float) -> None:
+        nonlocal base
+        base = base or value
+        print(f"{name:<48} {value:>15,.0f} {value / base:>11.1f}", flush=True)
+
+    row("MiniGrid Empty-8x8, view 5 (baseline)", minigrid_rate(args.seconds))
+    row("MazeEnv, PettingZoo API, N=4", pettingzoo_rate(args.seconds))
+    batched = [(B, "cpu") for B in (64, 1024)]
     if torch.cuda.is_available():
-        rows.append(("BatchedMazeEnv cuda B=4096 N=4", batched_rate(4096, "cuda", args.seconds)))
-    base = rows[0][1]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
-          f"default maze (4x4 cells, view 5, occlusion on)")
-    print(f"{'env':<40} {'agent-steps/s':>15} {'x MiniGrid':>11}")
-    for name, value in rows:
-        print(f"{name:<40} {value:>15,.0f} {value / base:>11.1f}")
+        batched += [(B, "cuda") for B in args.cuda_batches]
+    for workers in sorted({0, args.layout_workers}):
+        for B, device in batched:
+            label = f"BatchedMazeEnv {device} B={B} N=4" + (f", {workers} layout workers" if workers else "")
+            row(label, batched_rate(B, device, args.seconds, workers,
+                                    episodes_per_layout=args.episodes_per_layout))
 
 
 if __name__ == "__main__":

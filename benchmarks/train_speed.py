@@ -98,15 +98,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = [(a, m, measure(a, m, args.device, args.updates))
-            for a in ("ctm_small", "lstm") for m in ("none", "solo", "shared")]
-    base = rows[0][2]["sps"]
     print(f"device {args.device}, {torch.get_num_threads()} thread(s), main-job config, {args.updates} updates per row")
     print(f"{'agent':<10} {'memory':<7} {'agent-steps/s':>13} {'x ctm/none':>10} "
-          f"{'env':>6} {'memory':>7} {'forward':>8} {'update':>7}")
-    for agent, memory, r in rows:
-        print(f"{agent:<10} {memory:<7} {r['sps']:>13,.0f} {r['sps'] / base:>10.2f} {r['env']:>6.1%} "
-              f"{r['memory']:>7.1%} {r['forward']:>8.1%} {r['update']:>7.1%}")
+          f"{'env':>6} {'memory':>7} {'forward':>8} {'update':>7}", flush=True)
+    base = None
+    for agent in ("ctm_small", "lstm"):
+        for memory in ("none", "solo", "shared"):
+            r = measure(agent, memory, args.device, args.updates)
+            base = base or r["sps"]
+            print(f"{agent:<10} {memory:<7} {r['sps']:>13,.0f} {r['sps'] / base:>10.2f} {r['env']:>6.1%} "
+                  f"{r['memory']:>7.1%} {r['forward']:>8.1%} {r['update']:>7.1%}", flush=True)
 
 
 if __name__ == "__main__":

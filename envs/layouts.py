@@ -91,7 +91,7 @@ def _neighbours(c: int, rows: int, cols: int) -> list[int]:
 
 
 def _dfs(rows: int, cols: int, rng: np.random.Generator, **_) -> np.ndarray:
-    visited = np.zeros(rows * cols, dtype=bool)
+    visited = [False] * (rows * cols)
     start = int(rng.integers(rows * cols))
     visited[start] = True
     stack, edges = [start], []
@@ -234,18 +234,25 @@ MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]])  # N, E, S, W
 
 def bfs_distances(walls: np.ndarray, source: tuple[int, int]) -> np.ndarray:
     """Steps from `source` to every square over 4-connected floor; -1 where unreachable."""
+    # Plain Python lists over a wall-padded flat grid: no bounds checks, and an order of
+    # magnitude faster than indexing numpy scalars (layouts are made on every reset).
     H, W = walls.shape
-    dist = np.full((H, W), -1, dtype=np.int32)
-    dist[source] = 0
-    queue = deque([source])
+    Wp = W + 2
+    padded = np.ones((H + 2, Wp), dtype=bool)
+    padded[1:-1, 1:-1] = walls
+    blocked = padded.ravel().tolist()
+    dist = [-1] * len(blocked)
+    start = (source[0] + 1) * Wp + source[1] + 1
+    dist[start] = 0
+    queue = deque([start])
     while queue:
-        r, c = queue.popleft()
-        for dr, dc in MOVES:
-            nr, nc = r + dr, c + dc
-            if 0 <= nr < H and 0 <= nc < W and not walls[nr, nc] and dist[nr, nc] < 0:
-                dist[nr, nc] = dist[r, c] + 1
-                queue.append((nr, nc))
-    return dist
+        i = queue.popleft()
+        d = dist[i] + 1
+        for j in (i - Wp, i + 1, i + Wp, i - 1):
+            if not blocked[j] and dist[j] < 0:
+                dist[j] = d
+                queue.append(j)
+    return np.array(dist, dtype=np.int32).reshape(H + 2, Wp)[1:-1, 1:-1].copy()
 
 
 def dead_end_cells(grid: np.ndarray) -> list[tuple[int, int]]:

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from envs.config import MazeConfig
-from envs.layouts import Layout, make_layout
+from envs.layouts import Layout
+from envs.prefetch import LayoutPrefetcher, layout_for
 from envs.rules import ObservationTables, goal_reward, move, observe, pack_cells
 
 
@@ -22,9 +23,12 @@ class World:
     """State tensors of B mazes. Updates replace tensors instead of mutating them, so
     a tensor handed out (in an info dict) keeps its value after later steps."""
 
-    def __init__(self, config: MazeConfig, n_mazes: int, device="cpu", maze_index: int = 0):
+    def __init__(self, config: MazeConfig, n_mazes: int, device="cpu", maze_index: int = 0,
+                 layout_workers: int = 0):
         if n_mazes < 1:
             raise ValueError(f"n_mazes={n_mazes} must be >= 1")
+        if layout_workers < 0:
+            raise ValueError(f"layout_workers={layout_workers} must be >= 0 (0: make layouts in place)")
         self.config = config
         self.B, self.N = n_mazes, config.n_agents
         self.device = torch.device(device)
@@ -50,6 +54,7 @@ class World:
         self.start_distance = torch.zeros(B, N, dtype=torch.int64, device=dev)
         self.layouts: list[Layout | None] = [None] * B  # CPU copies, for rendering
         self.seed: int | None = None
+        self.prefetcher = LayoutPrefetcher(config, layout_workers) if layout_workers else None
 
     # ------------------------------------------------------------------ episodes
 
@@ -60,13 +65,26 @@ class World:
         self.seed = int(seed)
         self.episode = torch.full_like(self.episode, -1)
         self.layout_index = torch.full_like(self.layout_index, -1)
+        if self.prefetcher is not None:
+            self.prefetcher.clear()
 
-    def layout(self, stream: int, k: int) -> Layout:
-        cfg = self.config
-        base = cfg.layout_seed if cfg.layout_seed is not None else self.seed
-        return make_layout(cfg.generator, cfg.rows, cfg.cols, cfg.n_agents,
-                           np.random.SeedSequence([base, stream, k]), cfg.braid,
-                           cfg.n_landmarks, cfg.room_size, cfg.goal, cfg.spawn)
+    def layout_key(self, stream: int, k: int) -> tuple[int, int, int]:
+        base = self.config.layout_seed if self.config.layout_seed is not None else self.seed
+        return base, stream, k
+
+    def _layouts(self, streams: list[int], indices: list[int]) -> list[Layout]:
+        """Layouts `indices` of `streams`; with workers, also start on each stream's next one."""
+        keys = [self.layout_key(s, k) for s, k in zip(streams, indices)]
+        if self.prefetcher is None:
+            return [layout_for(self.config, key) for key in keys]
+        layouts = self.prefetcher.take(keys)
+        if self.config.episodes_per_layout is not None:
+            self.prefetcher.request([(seed, s, k + 1) for seed, s, k in keys])
+        return layouts
+
+    def close(self) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.close()
 
     def reset(self, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Start the next episode in the mazes of `mask` (B,) (all if None).
@@ -82,8 +100,10 @@ class World:
         episode = torch.where(mask, self.episode + 1, self.episode)
         new_index = episode // per if per is not None else torch.zeros_like(episode)
         changed = mask & (new_index != self.layout_index)
-        for b in torch.nonzero(changed).flatten().tolist():
-            self._load(b, self.layout(self.maze_index + b, int(new_index[b])))
+        rows = torch.nonzero(changed).flatten()
+        if len(rows):
+            streams = [self.maze_index + b for b in rows.tolist()]
+            self._load(rows, self._layouts(streams, new_index[rows].tolist()))
         self.episode, self.layout_index = episode, torch.where(mask, new_index, self.layout_index)
         m2 = mask.view(-1, 1)
         self.pos = torch.where(m2.unsqueeze(-1), self.spawns, self.pos)
@@ -96,13 +116,18 @@ class World:
         self.start_distance = torch.where(m2, self.distance_to_goal(), self.start_distance)
         return changed
 
-    def _load(self, b: int, layout: Layout) -> None:
-        dev = self.device
-        self.layouts[b] = layout
-        self.code[b] = torch.from_numpy(pack_cells(layout.walls, layout.landmarks, layout.goal, self.pad)).to(dev)
-        self.distance[b] = torch.from_numpy(layout.distance.reshape(-1)).to(dev)
-        self.goal[b] = torch.from_numpy(layout.goal).to(dev)
-        self.spawns[b] = torch.from_numpy(layout.spawns).to(dev)
+    def _load(self, rows: torch.Tensor, layouts: list[Layout]) -> None:
+        """Install `layouts` in mazes `rows`: stacked on the CPU, one upload per field."""
+        for b, layout in zip(rows.tolist(), layouts):
+            self.layouts[b] = layout
+
+        def upload(arrays):
+            return torch.from_numpy(np.stack(arrays)).to(self.device)
+        rows = rows.to(self.device)
+        self.code[rows] = upload([pack_cells(l.walls, l.landmarks, l.goal, self.pad) for l in layouts])
+        self.distance[rows] = upload([l.distance.reshape(-1) for l in layouts])
+        self.goal[rows] = upload([l.goal for l in layouts])
+        self.spawns[rows] = upload([l.spawns for l in layouts])
 
     # ------------------------------------------------------------------ stepping
 

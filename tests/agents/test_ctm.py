@@ -20,9 +20,10 @@ def small_ctm(**kw):
 @pytest.mark.parametrize("horizon", ["window", "decayed"])
 @pytest.mark.parametrize("synapse_depth", [1, 3])
 @pytest.mark.parametrize("neuron_select", ["random", "first-last", "random-pairing"])
-def test_policy_loss_reaches_every_parameter(horizon, synapse_depth, neuron_select):
+@pytest.mark.parametrize("obs_to_synapses", [False, True])
+def test_policy_loss_reaches_every_parameter(horizon, synapse_depth, neuron_select, obs_to_synapses):
     agent = small_ctm(sync_horizon=horizon, synapse_depth=synapse_depth, neuron_select=neuron_select,
-                      n_random_pairing_self=1)
+                      n_random_pairing_self=1, obs_to_synapses=obs_to_synapses)
     state = agent.initial_state(4, "cpu")
     out = agent(make_obs(4), state, make_recall(4, 3, 16, 8, p_valid=0.8))
     actions = torch.tensor([0, 1, 2, 3])
@@ -34,6 +35,20 @@ def test_policy_loss_reaches_every_parameter(horizon, synapse_depth, neuron_sele
         assert required in names
     missing = [n for n, p in agent.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, missing
+    assert any(n.startswith("encoder.pool") for n in names) == obs_to_synapses
+
+
+def test_direct_observation_path_changes_the_first_tick():
+    """With obs_to_synapses the synapses see the window itself, not only what attention picked."""
+    a, b = small_ctm(ticks=1, obs_to_synapses=True), small_ctm(ticks=1, obs_to_synapses=True)
+    b.load_state_dict(a.state_dict())
+    with torch.no_grad():
+        b.encoder.pool[-1].weight.zero_()
+        b.encoder.pool[-1].bias.zero_()
+    obs, recall = make_obs(4), make_recall(4, 3, 16, 8)
+    out_a = a(obs, a.initial_state(4), recall)
+    out_b = b(obs, b.initial_state(4), recall)
+    assert not torch.allclose(out_a.logits, out_b.logits)
 
 
 def test_certainty_in_unit_interval_per_tick():

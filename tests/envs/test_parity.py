@@ -102,3 +102,29 @@ def test_bad_actions_fail_clearly(actions, error):
 def test_step_before_reset_fails():
     with pytest.raises(RuntimeError, match="reset"):
         BatchedMazeEnv(2).step(torch.zeros(2, 4, dtype=torch.int64))
+
+
+def test_prefetched_layouts_equal_layouts_made_in_place():
+    options = dict(n_agents=2, max_steps=6, rows=3, cols=3, n_landmarks=2, braid=0.5)
+    plain = BatchedMazeEnv(5, **options)
+    ahead = BatchedMazeEnv(5, layout_workers=2, **options)
+    try:
+        for seed in (3, 4):  # a new seed forgets layouts prefetched for the old one
+            obs_p, _ = plain.reset(seed=seed)
+            obs_a, _ = ahead.reset(seed=seed)
+            g = torch.Generator().manual_seed(seed)
+            for t in range(40):
+                assert torch.equal(obs_p, obs_a), f"seed {seed} step {t}"
+                actions = torch.randint(0, 5, (5, 2), generator=g)
+                obs_p, _, _, _, info_p = plain.step(actions)
+                obs_a, _, _, _, info_a = ahead.step(actions)
+                assert torch.equal(info_p["layout_id"], info_a["layout_id"])
+                assert torch.equal(info_p["distance"], info_a["distance"])
+            assert int(info_a["episode"].min()) >= 5  # many layouts went through the workers
+    finally:
+        ahead.close()
+
+
+def test_negative_layout_workers_is_rejected():
+    with pytest.raises(ValueError, match="layout_workers=-1"):
+        BatchedMazeEnv(2, layout_workers=-1)
