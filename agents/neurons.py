@@ -56,7 +56,7 @@ class NeuronLevelModels(nn.Module):
 
     deep=True:  M -> 2H (GLU) -> H -> 2 (GLU) -> 1   per neuron (the reference's deep NLM)
     deep=False: M -> 2 (GLU) -> 1                    per neuron
-    Weights w (D, in, out) are indexed by neuron, so einsum 'bdi,dio->bdo' runs all neurons at once.
+    Weights w (D, in, out) are indexed by neuron, so one batched matmul runs all neurons at once.
     """
 
     def __init__(self, n_neurons: int, history: int, hidden: int = 2, deep: bool = True):
@@ -73,7 +73,9 @@ class NeuronLevelModels(nn.Module):
 
     def forward(self, trace: torch.Tensor) -> torch.Tensor:
         """trace (B, D, M) -> z (B, D)."""
-        h = trace
+        # Neuron-major (D, B, in) so each layer is one batched matmul over neurons, bias fused;
+        # same result as einsum("bdi,dio->bdo"), which permutes on every layer.
+        h = trace.transpose(0, 1)
         for w, b in zip(self.weights, self.biases):
-            h = F.glu(torch.einsum("bdi,dio->bdo", h, w) + b, dim=-1)
-        return h.squeeze(-1)
+            h = F.glu(torch.baddbmm(b.unsqueeze(1), h, w), dim=-1)
+        return h.squeeze(-1).transpose(0, 1)

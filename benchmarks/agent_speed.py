@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import torch
 
 from agents import CTMAgent, LSTMAgent
@@ -32,7 +33,8 @@ def make_inputs(batch: int, k: int, key_dim: int, value_dim: int, device: str):
     return obs.to(device), recall.map(lambda t: t.to(device))
 
 
-def steps_per_second(agent, obs, recall, device: str, min_time: float, compile_: bool) -> float:
+def stepper(agent, obs, recall, device: str, compile_: bool):
+    """A function running one forward+backward step of `agent`, warmed up."""
     agent = agent.to(device)
     call = torch.compile(agent) if compile_ else agent
     state = agent.initial_state(obs.shape[0], device)
@@ -40,17 +42,20 @@ def steps_per_second(agent, obs, recall, device: str, min_time: float, compile_:
     def step():
         out = call(obs, state, recall)
         (out.logits.logsumexp(-1).mean() + out.value.pow(2).mean()).backward()
-
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for _ in range(3):
         step()
+    return step
+
+
+def ms_per_step(step, device: str, seconds: float) -> float:
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     sync()
     n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_time:
+    while n < 2 or time.perf_counter() - start < seconds:
         step()
         n += 1
     sync()
-    return n / (time.perf_counter() - start)
+    return (time.perf_counter() - start) / n * 1e3
 
 
 def main() -> None:
@@ -58,7 +63,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--ticks", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--k", type=int, default=8, help="memory entries per read")
-    parser.add_argument("--min-time", type=float, default=2.0, help="seconds measured per row")
+    parser.add_argument("--min-time", type=float, default=4.0, help="seconds measured per row")
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved measuring rounds")
     parser.add_argument("--compile", action="store_true", help="torch.compile the agents (GPU)")
     parser.add_argument("--devices", nargs="+", default=None)
     args = parser.parse_args()
@@ -72,22 +78,26 @@ def main() -> None:
           f"batch {args.batch}, k={args.k}, torch threads {torch.get_num_threads()}")
     for device in devices:
         obs, recall = make_inputs(args.batch, args.k, key_dim, value_dim, device)
-        lstm_sps = steps_per_second(lstm, obs, recall, device, args.min_time, args.compile)
-        print(f"\n[{device}] LSTM: {lstm_sps:,.1f} steps/s ({1000 / lstm_sps:.2f} ms/step)")
-        print(f"{'agent':<10}{'T':>3}{'steps/s':>11}{'ms/step':>9}{'ms/tick':>9}{'x LSTM':>8}{'x T*LSTM':>10}")
-        base_ms = None
+        steps = {"LSTM": stepper(lstm, obs, recall, device, args.compile)}
         for T in args.ticks:
-            ctm = CTMAgent(OBS_SHAPE, 5, ticks=T, **ctm_kwargs)
-            sps = steps_per_second(ctm, obs, recall, device, args.min_time, args.compile)
-            ms = 1000 / sps
-            if base_ms is None:
-                base_ms, base_T = ms, T
-                per_tick = float("nan")
-            else:   # marginal cost of one more tick, the encoder and heads excluded
-                per_tick = (ms - base_ms) / (T - base_T)
-            print(f"{'CTM':<10}{T:>3}{sps:>11,.1f}{ms:>9.2f}{per_tick:>9.2f}"
-                  f"{lstm_sps / sps:>8.2f}{lstm_sps / sps / T:>10.2f}")
-
+            steps[T] = stepper(CTMAgent(OBS_SHAPE, 5, ticks=T, **ctm_kwargs), obs, recall, device, args.compile)
+        # Interleaved rounds: a machine whose speed drifts slows both sides of each ratio alike.
+        times = {name: [] for name in steps}
+        for _ in range(args.rounds):
+            for name, step in steps.items():
+                times[name].append(ms_per_step(step, device, args.min_time / args.rounds))
+        median = lambda xs: float(np.median(xs))
+        lstm_ms = median(times["LSTM"])
+        print(f"\n[{device}] LSTM: {lstm_ms:.2f} ms/step; medians over {args.rounds} interleaved rounds")
+        print(f"{'agent':<10}{'T':>3}{'steps/s':>11}{'ms/step':>9}{'ms/tick':>9}{'x LSTM':>8}{'x T*LSTM':>10}")
+        base = None
+        for T in args.ticks:
+            ms = median(times[T])
+            ratio = median([c / l for c, l in zip(times[T], times["LSTM"])])
+            # marginal cost of one more tick, the encoder and heads excluded
+            per_tick = float("nan") if base is None else (ms - base[1]) / (T - base[0])
+            base = base or (T, ms)
+            print(f"{'CTM':<10}{T:>3}{1000 / ms:>11,.1f}{ms:>9.2f}{per_tick:>9.2f}{ratio:>8.2f}{ratio / T:>10.2f}")
 
 if __name__ == "__main__":
     main()
