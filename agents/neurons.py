@@ -2,7 +2,7 @@
 
 Synapses:   [attention output (B, d_input), post-activations z (B, D)] -> pre-activations a (B, D)
 NLMs:       pre-activation trace A (B, D, M) -> post-activations z (B, D), one private MLP per
-            neuron, all D computed at once with einsum (no loop over neurons).
+            neuron, all D computed at once by one batched matmul (no loop over neurons).
 """
 from __future__ import annotations
 
