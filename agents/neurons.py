@@ -1,6 +1,6 @@
 """The CTM's two neuron-level blocks: synapses (mix neurons) and neuron-level models (per neuron).
 
-Synapses:   [attention output (B, d_input), post-activations z (B, D)] -> pre-activations a (B, D)
+Synapses:   [attention output (B, d_input), (pooled window,) post-activations z (B, D)] -> pre-activations a
 NLMs:       pre-activation trace A (B, D, M) -> post-activations z (B, D), one private MLP per
             neuron, all D computed at once by one batched matmul (no loop over neurons).
 """
