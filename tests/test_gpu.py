@@ -2,13 +2,13 @@
 import pytest
 import torch
 
+from agents.params import build_from_config
 from envs import BatchedMazeEnv
 from experiments.ppo import update
 from experiments.rollout import Collector
 from experiments.train import bank_factory, make_agent, train
 from memory import MemoryBank
 from tests.agents.helpers import CONFIG_DIR, OBS_SHAPE, make_obs, make_recall
-from agents.params import build_from_config
 from tests.experiments.helpers import tiny_config
 
 pytestmark = [pytest.mark.gpu,
