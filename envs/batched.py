@@ -37,7 +37,8 @@ class BatchedMazeEnv:
         layout_workers: processes that make each maze's next layout ahead of time (see
         envs.prefetch); 0 makes layouts in place. Results are identical either way; use a
         few on a GPU, where layout generation otherwise bounds the step rate. Call
-        `close()` to stop them."""
+        `close()` to stop them. Workers are spawned processes, so the main script must guard
+        its entry point with `if __name__ == "__main__":`."""
         self.config = MazeConfig.from_kwargs(config, **options)
         self.n_mazes, self.n_agents = n_mazes, self.config.n_agents
         self.device = torch.device(device)

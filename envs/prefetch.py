@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -42,7 +43,9 @@ class LayoutPrefetcher:
     task, to amortise inter-process overhead); `take(keys)` returns their layouts in order,
     requesting any that were not asked for and waiting for all. `clear()` forgets pending
     work (when the seed changes). Workers start with the `spawn` method, which is safe with
-    CUDA and threads in the parent.
+    CUDA and threads in the parent; like PyTorch's DataLoader workers, it re-imports the main
+    script, so a script that creates the env must guard its entry point with
+    `if __name__ == "__main__":`.
     """
 
     def __init__(self, config: MazeConfig, workers: int, chunk: int = 32):
@@ -63,9 +66,15 @@ class LayoutPrefetcher:
     def take(self, keys: list[Key]) -> list[Layout]:
         self.request(keys)
         out = []
-        for key in keys:
-            future, i = self._pending.pop(key)
-            out.append(future.result()[i])
+        try:
+            for key in keys:
+                future, i = self._pending.pop(key)
+                out.append(future.result()[i])
+        except BrokenProcessPool as e:
+            raise RuntimeError(
+                "layout workers died. With layout_workers > 0 the main script must guard its entry "
+                "point with `if __name__ == \"__main__\":` (workers start with multiprocessing's "
+                "spawn method, which re-imports it); or use layout_workers=0.") from e
         return out
 
     def clear(self) -> None:

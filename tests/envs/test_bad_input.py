@@ -1,4 +1,7 @@
 """Bad configuration and bad actions fail at once with a message naming the value."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -65,3 +68,13 @@ def test_registry():
     assert isinstance(make("maze", n_agents=2), MazeEnv)
     with pytest.raises(ValueError, match="unknown env 'mase'"):
         make("mase")
+
+
+def test_layout_workers_without_main_guard_explain_themselves(tmp_path):
+    """Spawned workers re-import the main script; an unguarded one gets a clear message."""
+    script = tmp_path / "unguarded.py"
+    script.write_text("from envs import BatchedMazeEnv\n"
+                      "BatchedMazeEnv(2, layout_workers=1).reset(seed=0)\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert 'if __name__ == "__main__":' in run.stderr.splitlines()[-1]
