@@ -75,11 +75,15 @@ def read_sync(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return num / den.sqrt()
 
 
+def window_weights(rate: torch.Tensor, W: int) -> torch.Tensor:
+    """Decay weights (P, W) of a window, oldest first: exp(-rate * age)."""
+    age = torch.arange(W - 1, -1, -1, device=rate.device, dtype=rate.dtype)
+    return torch.exp(-rate.unsqueeze(-1) * age)
+
+
 def window_sync(products: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
     """Synchronisation over a finite window. products (B, P, W), oldest first; rate (P,) -> (B, P)."""
-    W = products.shape[-1]
-    age = torch.arange(W - 1, -1, -1, device=products.device, dtype=products.dtype)
-    weight = torch.exp(-rate.unsqueeze(-1) * age)                        # (P, W)
+    weight = window_weights(rate, products.shape[-1])
     return (products * weight).sum(-1) / weight.sum(-1).sqrt()
 
 
@@ -129,9 +133,7 @@ class Synchroniser(nn.Module):
         The same value as `window_sync(self.products(trace), self.rate())`, computed with
         neurons on the last axis, where index_select copies contiguous rows: 1.6x faster
         forward and backward on the CPU at B=256, P=136, W=5."""
-        W = trace.shape[-1]
         t = trace.transpose(1, 2)                                            # (B, W, D)
-        age = torch.arange(W - 1, -1, -1, device=trace.device, dtype=trace.dtype)
-        weight = torch.exp(-self.rate().unsqueeze(-1) * age)                 # (P, W)
+        weight = window_weights(self.rate(), trace.shape[-1])                # (P, W)
         weighted = t.index_select(2, self.left) * weight.T
         return (weighted * t.index_select(2, self.right)).sum(1) / weight.sum(-1).sqrt()

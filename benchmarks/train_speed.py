@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from envs import BatchedMazeEnv
 from experiments.config import TrainConfig
@@ -45,16 +46,12 @@ class Clock:
             setattr(obj, name, timed)
 
 
-def load(group: str, name: str) -> dict:
-    return yaml.safe_load((CONFIGS / group / f"{name}.yaml").read_text())
-
-
 def main_config(agent: str, memory: str, device: str) -> TrainConfig:
-    preset = load("experiment", "compare")
-    env = {**load("env", "default"), **preset.get("env", {})}
-    algo = {**load("algo", "ppo"), **preset.get("algo", {})}
-    return TrainConfig.from_dict(dict(env=env, agent=load("agent", agent), memory=load("memory", memory),
-                                      algo=algo, n_mazes=preset["n_mazes"], device=device, run_dir="unused"))
+    """The main job's config as Hydra composes it, with one agent and memory mode."""
+    with initialize_config_dir(str(CONFIGS), version_base=None):
+        raw = compose("train", overrides=["+experiment=compare", f"agent={agent}", f"memory={memory}",
+                                          f"device={device}", "run_dir=unused"])
+    return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
 
 
 def measure(agent_name: str, memory: str, device: str, updates: int) -> dict[str, float]:

@@ -100,10 +100,9 @@ class World:
         episode = torch.where(mask, self.episode + 1, self.episode)
         new_index = episode // per if per is not None else torch.zeros_like(episode)
         changed = mask & (new_index != self.layout_index)
-        rows = torch.nonzero(changed).flatten()
-        if len(rows):
-            streams = [self.maze_index + b for b in rows.tolist()]
-            self._load(rows, self._layouts(streams, new_index[rows].tolist()))
+        rows = torch.nonzero(changed).flatten().tolist()
+        if rows:
+            self._load(rows, self._layouts([self.maze_index + b for b in rows], new_index[rows].tolist()))
         self.episode, self.layout_index = episode, torch.where(mask, new_index, self.layout_index)
         m2 = mask.view(-1, 1)
         self.pos = torch.where(m2.unsqueeze(-1), self.spawns, self.pos)
@@ -116,14 +115,14 @@ class World:
         self.start_distance = torch.where(m2, self.distance_to_goal(), self.start_distance)
         return changed
 
-    def _load(self, rows: torch.Tensor, layouts: list[Layout]) -> None:
+    def _load(self, rows: list[int], layouts: list[Layout]) -> None:
         """Install `layouts` in mazes `rows`: stacked on the CPU, one upload per field."""
-        for b, layout in zip(rows.tolist(), layouts):
+        for b, layout in zip(rows, layouts):
             self.layouts[b] = layout
 
         def upload(arrays):
             return torch.from_numpy(np.stack(arrays)).to(self.device)
-        rows = rows.to(self.device)
+        rows = torch.tensor(rows, device=self.device)
         self.code[rows] = upload([pack_cells(l.walls, l.landmarks, l.goal, self.pad) for l in layouts])
         self.distance[rows] = upload([l.distance.reshape(-1) for l in layouts])
         self.goal[rows] = upload([l.goal for l in layouts])

@@ -9,6 +9,7 @@ from PIL import Image
 
 from envs.layouts import Layout
 from envs.render import palette, render_rgb
+from experiments.checkpoint import atomic_write_bytes
 
 TILE = 8
 
@@ -53,8 +54,6 @@ def episode_frames(layout: Layout, paths: np.ndarray, alive: np.ndarray) -> list
 
 def save_gif(frames: list[np.ndarray], path, fps: int = 5) -> None:
     """Write frames as an animated GIF (Pillow; TensorBoard's video support needs moviepy < 2)."""
-    from experiments.checkpoint import atomic_write_bytes
-
     buffer = io.BytesIO()
     images = [Image.fromarray(f) for f in frames]
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],

@@ -5,11 +5,10 @@ import torch
 from agents.params import build_from_config
 from envs import BatchedMazeEnv
 from experiments.ppo import update
-from experiments.rollout import Collector
-from experiments.train import bank_factory, make_agent, train
+from experiments.train import train
 from memory import MemoryBank
 from tests.agents.helpers import CONFIG_DIR, OBS_SHAPE, make_obs, make_recall
-from tests.experiments.helpers import tiny_config
+from tests.experiments.helpers import build_collector, tiny_config
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
@@ -78,13 +77,7 @@ def test_agent_on_cuda_matches_cpu(name):
 
 
 def test_training_on_cuda_replays_exactly_and_runs_end_to_end(tmp_path):
-    cfg = tiny_config(tmp_path, device="cuda")
-    device = torch.device("cuda")
-    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=device)
-    net = make_agent(cfg, env.observation_shape, env.n_actions, device)
-    bank = bank_factory(cfg, net, env.n_agents, device)(cfg.n_mazes)
-    collector = Collector(env, net, bank, cfg.memory.k, torch.Generator(device=device).manual_seed(0))
-    collector.start(0)
+    cfg, net, collector = build_collector(tmp_path, device="cuda")
     rollout = collector.collect(40)
     assert rollout.recall.mask.any()
     stats = update(net, torch.optim.Adam(net.parameters(), lr=1e-3), rollout, cfg.algo,

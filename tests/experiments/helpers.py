@@ -1,8 +1,13 @@
 """Small configs for trainer tests: fast on a CPU, every part switched on."""
-import yaml
 from pathlib import Path
 
+import torch
+import yaml
+
+from envs import BatchedMazeEnv
 from experiments.config import TrainConfig
+from experiments.rollout import Collector
+from experiments.train import bank_factory, make_agent
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -25,3 +30,15 @@ def tiny_config(run_dir, memory_preset: str = "shared", agent_preset: str = "ctm
         else:
             raw[key] = value
     return TrainConfig.from_dict(raw)
+
+
+def build_collector(tmp_path, memory="shared", agent="ctm_small", seed=0, device="cpu"):
+    """(config, agent, started Collector) of a tiny config on `device`."""
+    cfg = tiny_config(tmp_path, memory_preset=memory, agent_preset=agent, seed=seed, device=device)
+    dev = torch.device(device)
+    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=dev)
+    net = make_agent(cfg, env.observation_shape, env.n_actions, dev)
+    bank = bank_factory(cfg, net, env.n_agents, dev)(cfg.n_mazes)
+    collector = Collector(env, net, bank, cfg.memory.k, torch.Generator(device=dev).manual_seed(seed))
+    collector.start(seed)
+    return cfg, net, collector

@@ -5,11 +5,9 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from envs import BatchedMazeEnv
 from experiments.ppo import update
-from experiments.rollout import Collector
-from experiments.train import bank_factory, make_agent, resolve_device, train
-from tests.experiments.helpers import tiny_config
+from experiments.train import train
+from tests.experiments.helpers import build_collector, tiny_config
 
 REQUIRED_TAGS = [
     "charts/episodic_return", "charts/episodic_length", "charts/success_rate", "charts/SPS",
@@ -37,14 +35,7 @@ def test_smoke_run_writes_events_with_required_tags(tmp_path):
 
 
 def build(tmp_path, memory="shared", agent="ctm_small", seed=0):
-    cfg = tiny_config(tmp_path, memory_preset=memory, agent_preset=agent, seed=seed)
-    device = resolve_device("cpu")
-    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=device)
-    net = make_agent(cfg, env.observation_shape, env.n_actions, device)
-    bank = bank_factory(cfg, net, env.n_agents, device)(cfg.n_mazes)
-    collector = Collector(env, net, bank, cfg.memory.k, torch.Generator().manual_seed(seed))
-    collector.start(seed)
-    return cfg, net, collector
+    return build_collector(tmp_path, memory, agent, seed)
 
 
 @pytest.mark.parametrize("agent", ["ctm_small", "lstm"])
