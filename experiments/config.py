@@ -50,7 +50,7 @@ class PPOConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_coef: float = 0.1
-    clip_vloss: bool = True
+    clip_vloss: bool = False
     ent_coef: float = 0.01
     vf_coef: float = 0.25
     max_grad_norm: float = 0.5
