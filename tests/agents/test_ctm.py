@@ -51,6 +51,20 @@ def test_direct_observation_path_changes_the_first_tick():
     assert not torch.allclose(out_a.logits, out_b.logits)
 
 
+def test_one_step_window_reads_only_the_current_post_activations():
+    """sync_window=1 (the main job's CTM): the heads read z_i z_j of this tick alone, whatever
+    came before, so a new view reaches them in full at the step it is seen."""
+    agent = small_ctm(ticks=1, sync_window=1, sync_norm=False)
+    state = agent.initial_state(4)
+    with torch.no_grad():
+        for step in range(3):
+            out = agent(make_obs(4, seed=step), state)
+            state = out.state
+    z = out.state["post_trace"][:, :, -1]
+    left, right = agent.sync_out.left, agent.sync_out.right
+    torch.testing.assert_close(out.aux["synchronisation"], z[:, left] * z[:, right])
+
+
 def test_certainty_in_unit_interval_per_tick():
     agent = small_ctm(ticks=4)
     out = agent(make_obs(9), agent.initial_state(9, "cpu"))
