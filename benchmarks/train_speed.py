@@ -1,12 +1,14 @@
 """End-to-end training speed and where the time goes.
 
     python benchmarks/train_speed.py [--updates 3] [--device cpu] [--threads 1]
+    python benchmarks/train_speed.py --also "n_mazes=8 algo.num_steps=100 algo.update_epochs=4"
 
 For the CTM and the LSTM (the main job's configs) with memory none / solo / shared, runs a
 warm-up update and then `--updates` measured PPO updates (collect + learn), and prints
 agent-steps per second with the share of time spent in the env, the memory bank, the
 acting forward pass and the PPO update. Ratios are against the CTM without memory measured
-in the same run. Nothing is asserted.
+in the same run. Each `--also` adds a CTM row (memory none) with further Hydra overrides, to
+compare another setup against the main job's in one run. Nothing is asserted.
 """
 from __future__ import annotations
 
@@ -46,16 +48,16 @@ class Clock:
             setattr(obj, name, timed)
 
 
-def main_config(agent: str, memory: str, device: str) -> TrainConfig:
-    """The main job's config as Hydra composes it, with one agent and memory mode."""
+def main_config(agent: str, memory: str, device: str, extra: list[str] = ()) -> TrainConfig:
+    """The main job's config as Hydra composes it, with one agent and memory mode (and `extra` overrides)."""
     with initialize_config_dir(str(CONFIGS), version_base=None):
         raw = compose("train", overrides=["+experiment=compare", f"agent={agent}", f"memory={memory}",
-                                          f"device={device}", "run_dir=unused"])
+                                          f"device={device}", "run_dir=unused", *extra])
     return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
 
 
-def measure(agent_name: str, memory: str, device: str, updates: int) -> dict[str, float]:
-    cfg = main_config(agent_name, memory, device)
+def measure(agent_name: str, memory: str, device: str, updates: int, extra: list[str] = ()) -> dict[str, float]:
+    cfg = main_config(agent_name, memory, device, extra)
     dev = torch.device(device)
     env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=dev, validate_actions=False)
     agent = make_agent(cfg, env.observation_shape, env.n_actions, dev)
@@ -93,18 +95,21 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=3, help="measured updates per row")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--also", action="append", default=[], metavar="OVERRIDES",
+                        help="space-separated Hydra overrides for an extra ctm_small/none row (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"device {args.device}, {torch.get_num_threads()} thread(s), main-job config, {args.updates} updates per row")
     print(f"{'agent':<10} {'memory':<7} {'agent-steps/s':>13} {'x ctm/none':>10} "
           f"{'env':>6} {'memory':>7} {'forward':>8} {'update':>7}", flush=True)
+    rows = [(agent, memory, []) for agent in ("ctm_small", "lstm") for memory in ("none", "solo", "shared")]
+    rows += [("ctm_small", "none", extra.split()) for extra in args.also]
     base = None
-    for agent in ("ctm_small", "lstm"):
-        for memory in ("none", "solo", "shared"):
-            r = measure(agent, memory, args.device, args.updates)
-            base = base or r["sps"]
-            print(f"{agent:<10} {memory:<7} {r['sps']:>13,.0f} {r['sps'] / base:>10.2f} {r['env']:>6.1%} "
-                  f"{r['memory']:>7.1%} {r['forward']:>8.1%} {r['update']:>7.1%}", flush=True)
+    for agent, memory, extra in rows:
+        r = measure(agent, memory, args.device, args.updates, extra)
+        base = base or r["sps"]
+        print(f"{agent:<10} {memory:<7} {r['sps']:>13,.0f} {r['sps'] / base:>10.2f} {r['env']:>6.1%} "
+              f"{r['memory']:>7.1%} {r['forward']:>8.1%} {r['update']:>7.1%}  {' '.join(extra)}", flush=True)
 
 
 if __name__ == "__main__":

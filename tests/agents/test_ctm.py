@@ -52,8 +52,8 @@ def test_direct_observation_path_changes_the_first_tick():
 
 
 def test_one_step_window_reads_only_the_current_post_activations():
-    """sync_window=1 (the main job's CTM): the heads read z_i z_j of this tick alone, whatever
-    came before, so a new view reaches them in full at the step it is seen."""
+    """sync_window=1 (the main job's CTM): the heads read z_i z_j of this tick alone; earlier
+    steps reach them only through z itself (the NLMs' pre-activation trace)."""
     agent = small_ctm(ticks=1, sync_window=1, sync_norm=False)
     state = agent.initial_state(4)
     with torch.no_grad():
