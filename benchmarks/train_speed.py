@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -48,7 +49,7 @@ class Clock:
             setattr(obj, name, timed)
 
 
-def main_config(agent: str, memory: str, device: str, extra: list[str] = ()) -> TrainConfig:
+def main_config(agent: str, memory: str, device: str, extra: Sequence[str] = ()) -> TrainConfig:
     """The main job's config as Hydra composes it, with one agent and memory mode (and `extra` overrides)."""
     with initialize_config_dir(str(CONFIGS), version_base=None):
         raw = compose("train", overrides=["+experiment=compare", f"agent={agent}", f"memory={memory}",
@@ -56,7 +57,7 @@ def main_config(agent: str, memory: str, device: str, extra: list[str] = ()) -> 
     return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
 
 
-def measure(agent_name: str, memory: str, device: str, updates: int, extra: list[str] = ()) -> dict[str, float]:
+def measure(agent_name: str, memory: str, device: str, updates: int, extra: Sequence[str] = ()) -> dict[str, float]:
     cfg = main_config(agent_name, memory, device, extra)
     dev = torch.device(device)
     env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=dev, validate_actions=False)
