@@ -15,8 +15,12 @@ from experiments.rollout import Rollout
 
 
 def advantages(r: Rollout, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE (T, R) and returns. An agent's episode ends at `ended`; time-limit truncation
-    is treated as terminal, as CleanRL does. Inactive steps get zero advantage."""
+    """GAE (T, R) and returns. An agent's episode ends at `ended`; inactive steps get zero
+    advantage. Time-limit truncation is terminal on purpose: the limit is part of the task
+    (the goal reward falls to 0.1 at `max_steps` and nothing is paid after it), so the true
+    return after truncation is 0, and a recurrent agent can tell how long it has been acting;
+    bootstrapping there would credit value the task never pays (Pardo et al., 2018, "Time
+    Limits in Reinforcement Learning")."""
     T = r.rewards.shape[0]
     adv = torch.zeros_like(r.rewards)
     last = torch.zeros_like(r.next_value)
