@@ -166,7 +166,22 @@ class AgentBase(nn.Module):
         return recall
 
 
-def mlp(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
-    """The two-hidden-layer ReLU head the CTM reference uses for actor and critic."""
-    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                         nn.Linear(hidden, out_dim))
+def mlp(in_dim: int, hidden: int, out_dim: int, out_std: float | None = None) -> nn.Sequential:
+    """The two-hidden-layer ReLU head the CTM reference uses for actor and critic.
+
+    out_std: None keeps torch's default initialisation. A number gives the reference RL
+    initialisation (CleanRL's): orthogonal weights with gain sqrt(2) in the hidden layers,
+    gain `out_std` in the last (0.01 for an actor, so the first policy is near uniform; 1 for
+    a critic), zero biases.
+    """
+    net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                        nn.Linear(hidden, out_dim))
+    if out_std is not None:
+        linears = [m for m in net if isinstance(m, nn.Linear)]
+        for layer, gain in zip(linears, (2**0.5, 2**0.5, out_std)):
+            nn.init.orthogonal_(layer.weight, gain)
+            nn.init.zeros_(layer.bias)
+    return net
+
+
+ACTOR_STD, CRITIC_STD = 0.01, 1.0

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from agents.base import AgentBase, AgentOutput, State, WriteRequest, mlp, seeded_init
+from agents.base import ACTOR_STD, CRITIC_STD, AgentBase, AgentOutput, State, WriteRequest, mlp, seeded_init
 from agents.encoders import ObservationEncoder
 from agents.memory_io import MemoryIO
 from memory import ReadAttention
@@ -38,15 +38,20 @@ class _MemoryReader(nn.Module):
 
 
 class _CellAgent(AgentBase):
-    """Shared body of LSTMAgent and GRUAgent: the cell type is the only difference."""
+    """Shared body of LSTMAgent and GRUAgent: the cell type is the only difference.
+
+    token_mlp: the encoder's per-token MLP width, as a multiple of d_input (0: none).
+    orthogonal_heads: the reference RL initialisation of actor and critic (agents.base.mlp).
+    """
 
     recurrent = True
     cell_type: type[nn.Module] = nn.LSTMCell
     state_names: tuple[str, ...] = ("h", "c")
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
-                 d_model: int = 128, d_input: int = 64, ticks: int = 1, read_dim: int = 64, read_heads: int = 1,
-                 head_hidden: int = 64, key_source: str = "obs", seed: int = 0):
+                 d_model: int = 128, d_input: int = 64, token_mlp: int = 2, ticks: int = 1, read_dim: int = 64,
+                 read_heads: int = 1,
+                 head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs", seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         if ticks < 1 or d_model < 1:
             raise ValueError(f"ticks={ticks} and d_model={d_model} must be >= 1")
@@ -54,15 +59,15 @@ class _CellAgent(AgentBase):
         self.d_model = d_model
         read_dim = read_dim if self.uses_memory else 0
         with seeded_init(seed):
-            self.encoder = ObservationEncoder(obs_shape, d_input, pool=True)
+            self.encoder = ObservationEncoder(obs_shape, d_input, pool=True, token_mlp=token_mlp)
             self.reader = _MemoryReader(d_model, self.key_dim, self.value_dim, read_dim, read_heads)
             self.cell = self.cell_type(d_input + read_dim, d_model)
             bound = math.sqrt(1.0 / d_model)
             # Learned start states, as the reference LSTM baseline has.
             self.start = nn.ParameterDict({n: nn.Parameter(torch.empty(d_model).uniform_(-bound, bound))
                                            for n in self.state_names})
-            self.actor = mlp(d_model, head_hidden, n_actions)
-            self.critic = mlp(d_model, head_hidden, 1)
+            self.actor = mlp(d_model, head_hidden, n_actions, ACTOR_STD if orthogonal_heads else None)
+            self.critic = mlp(d_model, head_hidden, 1, CRITIC_STD if orthogonal_heads else None)
         self.memory_io = (MemoryIO(obs_shape, d_model, self.key_dim, self.value_dim, key_source, seed + 1000)
                           if self.uses_memory else None)
 
@@ -116,16 +121,16 @@ class FeedForwardAgent(AgentBase):
     recurrent = False
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
-                 d_model: int = 128, d_input: int = 64, read_dim: int = 64, read_heads: int = 1,
-                 head_hidden: int = 64, key_source: str = "obs", seed: int = 0):
+                 d_model: int = 128, d_input: int = 64, token_mlp: int = 2, read_dim: int = 64, read_heads: int = 1,
+                 head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs", seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         read_dim = read_dim if self.uses_memory else 0
         with seeded_init(seed):
-            self.encoder = ObservationEncoder(obs_shape, d_input, pool=True)
+            self.encoder = ObservationEncoder(obs_shape, d_input, pool=True, token_mlp=token_mlp)
             self.reader = _MemoryReader(d_input, self.key_dim, self.value_dim, read_dim, read_heads)
             self.torso = nn.Sequential(nn.Linear(d_input + read_dim, d_model), nn.ReLU())
-            self.actor = mlp(d_model, head_hidden, n_actions)
-            self.critic = mlp(d_model, head_hidden, 1)
+            self.actor = mlp(d_model, head_hidden, n_actions, ACTOR_STD if orthogonal_heads else None)
+            self.critic = mlp(d_model, head_hidden, 1, CRITIC_STD if orthogonal_heads else None)
         self.memory_io = (MemoryIO(obs_shape, d_model, self.key_dim, self.value_dim, key_source, seed + 1000)
                           if self.uses_memory else None)
 

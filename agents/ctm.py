@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from agents.attention import ObsMemoryAttention
-from agents.base import AgentBase, AgentOutput, State, WriteRequest, mlp, seeded_init
+from agents.base import ACTOR_STD, CRITIC_STD, AgentBase, AgentOutput, State, WriteRequest, mlp, seeded_init
 from agents.encoders import ObservationEncoder
 from agents.losses import certainty
 from agents.memory_io import MemoryIO
@@ -34,6 +34,7 @@ from agents.neurons import NeuronLevelModels, Synapses
 from agents.synchronisation import Synchroniser, read_sync, select_pairs
 
 HORIZONS = ("window", "decayed")
+SYNC_NORM_EPS = 1e-12
 
 
 class CTMAgent(AgentBase):
@@ -42,26 +43,35 @@ class CTMAgent(AgentBase):
     ticks                internal ticks T per environment step (1-8; the reference RL runs use 1-5)
     d_model              neurons D
     d_input              width of observation tokens and of the attention output
+    token_mlp            the encoder's per-token MLP width, as a multiple of d_input (0: none)
     heads                attention heads (d_input must be divisible by it)
     n_synch_out          neurons on the output side (pairs: n(n+1)/2 dense, n for random-pairing)
     n_synch_action       neurons on the query side
-    neuron_select        "random" (dense pairs between random subsets; reference RL default),
-                         "first-last" (dense among the first / last neurons), "random-pairing"
+    neuron_select        "first-last" (dense pairs among the first neurons for the output side and
+                         the last ones for the query side: the only choice the reference RL model
+                         supports), "random" (dense pairs between two random subsets),
+                         "random-pairing" (n random pairs; reference image models)
     n_random_pairing_self  self-pairs (i, i) among random pairs
-    synapse_depth        1 = Linear-GLU-LayerNorm; > 1 = U-Net MLP of that depth
+    synapse_depth        1 = `synapse_blocks` Linear-GLU-LayerNorm blocks; > 1 = U-Net MLP of that depth
+    synapse_blocks       blocks of the depth-1 synapses (reference RL: 2; its image models: 1)
     memory_length        M, pre-activations each neuron-level model sees
     deep_nlms, nlm_hidden  two-layer NLMs with this hidden width (reference RL: True, 2)
+    nlm_temperature      initial learned temperature each NLM layer divides by (the reference's
+                         `T`, which starts at 1); None: no temperature
     sync_horizon         "window": over the last `sync_window` post-activations (reference RL);
                          "decayed": over the whole episode with running sums
-    sync_window          W for the window horizon
+    sync_window          W for the window horizon; None ties it to memory_length (the reference)
     decay_init           initial decay rate k of every pair (> 0; small = long memory)
     adaptive_ticks       a row stops ticking once its certainty exceeds `certainty_threshold`
     head_hidden          width of the actor and critic MLPs
+    orthogonal_heads     the reference RL initialisation of actor and critic (see agents.base.mlp)
     key_source           memory keys and queries from "obs" or "sync" (see agents/memory_io.py)
     sync_norm            LayerNorm on both synchronisation vectors before they are read (an
                          addition to the reference: at its initialisation the products of small
                          post-activations are ~1e-3 and barely vary with the observation, so the
-                         policy starts blind and PPO learns slowly; normalising fixes the scale)
+                         policy starts blind and PPO learns slowly). Its eps is far below the
+                         pairs' variance at initialisation (~3e-7), so each row comes out with
+                         unit spread rather than being damped by eps.
     obs_to_synapses      also feed the pooled observation vector straight into the synapses, next
                          to the attention output. The reference RL CTM has no attention: its
                          synapses read the backbone features directly. With attention alone the
@@ -74,12 +84,13 @@ class CTMAgent(AgentBase):
     recurrent = True
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
-                 ticks: int = 1, d_model: int = 128, d_input: int = 64, heads: int = 4,
-                 n_synch_out: int = 16, n_synch_action: int = 16, neuron_select: str = "random",
-                 n_random_pairing_self: int = 0, synapse_depth: int = 1, memory_length: int = 5,
-                 deep_nlms: bool = True, nlm_hidden: int = 2, sync_horizon: str = "window",
-                 sync_window: int = 5, decay_init: float = 0.01, adaptive_ticks: bool = False,
-                 certainty_threshold: float = 0.8, head_hidden: int = 64, dropout: float = 0.0,
+                 ticks: int = 1, d_model: int = 128, d_input: int = 64, token_mlp: int = 2, heads: int = 4,
+                 n_synch_out: int = 16, n_synch_action: int = 16, neuron_select: str = "first-last",
+                 n_random_pairing_self: int = 0, synapse_depth: int = 1, synapse_blocks: int = 2,
+                 memory_length: int = 5, deep_nlms: bool = True, nlm_hidden: int = 2,
+                 nlm_temperature: float | None = 1.0, sync_horizon: str = "window", sync_window: int | None = None,
+                 decay_init: float = 0.01, adaptive_ticks: bool = False, certainty_threshold: float = 0.8,
+                 head_hidden: int = 64, orthogonal_heads: bool = True, dropout: float = 0.0,
                  key_source: str = "obs", sync_norm: bool = False, obs_to_synapses: bool = False,
                  seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
@@ -87,8 +98,9 @@ class CTMAgent(AgentBase):
             raise ValueError(f"ticks={ticks} must be in [1, 64] (1-8 is the useful range)")
         if sync_horizon not in HORIZONS:
             raise ValueError(f"sync_horizon={sync_horizon!r}; allowed: {HORIZONS}")
+        sync_window = memory_length if sync_window is None else sync_window
         if sync_window < 1:
-            raise ValueError(f"sync_window={sync_window} must be >= 1")
+            raise ValueError(f"sync_window={sync_window} must be >= 1 (or None: memory_length)")
         if neuron_select == "first-last" and n_synch_out + n_synch_action > d_model:
             raise ValueError(f"first-last needs n_synch_out + n_synch_action <= d_model, got "
                              f"{n_synch_out} + {n_synch_action} > {d_model}")
@@ -106,21 +118,21 @@ class CTMAgent(AgentBase):
         pairs_out = select_pairs(neuron_select, d_model, n_synch_out, "out", g, n_random_pairing_self)
         pairs_act = select_pairs(neuron_select, d_model, n_synch_action, "action", g, n_random_pairing_self)
         with seeded_init(seed):
-            self.encoder = ObservationEncoder(obs_shape, d_input, pool=obs_to_synapses)
+            self.encoder = ObservationEncoder(obs_shape, d_input, pool=obs_to_synapses, token_mlp=token_mlp)
             self.sync_out = Synchroniser(*pairs_out, decay_init=decay_init)
             self.sync_action = Synchroniser(*pairs_act, decay_init=decay_init)
-            self.norm_out = nn.LayerNorm(self.sync_out.n_pairs) if sync_norm else nn.Identity()
-            self.norm_act = nn.LayerNorm(self.sync_action.n_pairs) if sync_norm else nn.Identity()
+            self.norm_out = nn.LayerNorm(self.sync_out.n_pairs, eps=SYNC_NORM_EPS) if sync_norm else nn.Identity()
+            self.norm_act = nn.LayerNorm(self.sync_action.n_pairs, eps=SYNC_NORM_EPS) if sync_norm else nn.Identity()
             self.attention = ObsMemoryAttention(self.sync_action.n_pairs, d_input, heads,
                                                 self.key_dim, self.value_dim)
             n_in = d_input * (2 if obs_to_synapses else 1) + d_model
-            self.synapses = Synapses(n_in, d_model, synapse_depth, dropout=dropout)
-            self.nlms = NeuronLevelModels(d_model, memory_length, nlm_hidden, deep_nlms)
+            self.synapses = Synapses(n_in, d_model, synapse_depth, dropout=dropout, blocks=synapse_blocks)
+            self.nlms = NeuronLevelModels(d_model, memory_length, nlm_hidden, deep_nlms, nlm_temperature)
             # Learned start traces, one per neuron (pre: length M; post: the sync window).
             self.start_pre_trace = nn.Parameter(self._uniform(d_model, memory_length))
             self.start_post_trace = nn.Parameter(self._uniform(d_model, self.trace_window))
-            self.actor = mlp(self.sync_out.n_pairs, head_hidden, n_actions)
-            self.critic = mlp(self.sync_out.n_pairs, head_hidden, 1)
+            self.actor = mlp(self.sync_out.n_pairs, head_hidden, n_actions, ACTOR_STD if orthogonal_heads else None)
+            self.critic = mlp(self.sync_out.n_pairs, head_hidden, 1, CRITIC_STD if orthogonal_heads else None)
         self.memory_io = (MemoryIO(obs_shape, self.sync_out.n_pairs, self.key_dim, self.value_dim,
                                    key_source, seed + 1000) if self.uses_memory else None)
         self._state_keys = set(self.initial_state(1))

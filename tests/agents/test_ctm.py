@@ -52,8 +52,8 @@ def test_direct_observation_path_changes_the_first_tick():
 
 
 def test_one_step_window_reads_only_the_current_post_activations():
-    """sync_window=1 (the main job's CTM): the heads read z_i z_j of this tick alone; earlier
-    steps reach them only through z itself (the NLMs' pre-activation trace)."""
+    """sync_window=1: the heads read z_i z_j of this tick alone, and the decays are never read
+    (which is why no shipped config uses it: test_contract checks every parameter is trained)."""
     agent = small_ctm(ticks=1, sync_window=1, sync_norm=False)
     state = agent.initial_state(4)
     with torch.no_grad():
@@ -94,7 +94,7 @@ def test_adaptive_ticks_stop_rows_and_freeze_them():
 
 
 def test_adaptive_rows_stop_independently():
-    agent = small_ctm(ticks=4)
+    agent = small_ctm(ticks=4, orthogonal_heads=False)   # torch's init: an actor that can be sharpened
     with torch.no_grad():   # sharpen the untrained policy so that certainty differs between rows
         agent.actor[-1].weight.mul_(20.0)
         full = agent(make_obs(6), agent.initial_state(6, "cpu")).aux["certainty_per_tick"]
@@ -150,12 +150,42 @@ def test_nlms_equal_a_loop_over_private_neuron_models():
     assert len(shallow.weights) == 1 and shallow(trace).shape == (4, 7)
 
 
-def test_unet_synapses_shape_and_depth_one_is_linear_glu_norm():
+def test_unet_synapses_shape_and_depth_one_is_linear_glu_norm_blocks():
     assert Synapses(24, 32, depth=4)(torch.randn(3, 24)).shape == (3, 32)
-    syn = Synapses(24, 32, depth=1)
     x = torch.randn(3, 24)
-    lin, norm = syn.net[1], syn.net[3]
-    torch.testing.assert_close(syn(x), norm(F.glu(lin(x), dim=-1)))
+    one = Synapses(24, 32, depth=1, blocks=1)
+    torch.testing.assert_close(one(x), one.net[3](F.glu(one.net[1](x), dim=-1)))
+    two = Synapses(24, 32, depth=1, blocks=2)   # the reference RL model's synapses
+    first = two.net[3](F.glu(two.net[1](x), dim=-1))
+    torch.testing.assert_close(two(x), two.net[6](F.glu(two.net[4](first), dim=-1)))
+
+
+def test_nlm_temperature_divides_each_layer_before_its_glu():
+    g = torch.Generator().manual_seed(0)
+    hot = NeuronLevelModels(n_neurons=3, history=4, hidden=2, deep=True, temperature=1.0)
+    plain = NeuronLevelModels(n_neurons=3, history=4, hidden=2, deep=True, temperature=None)
+    plain.load_state_dict(hot.state_dict(), strict=False)
+    trace = torch.randn(5, 3, 4, generator=g)
+    torch.testing.assert_close(hot(trace), plain(trace))          # T starts at 1
+    with torch.no_grad():
+        hot.temperatures.copy_(torch.tensor([2.0, 0.5]))
+        for w, b, t in zip(plain.weights, plain.biases, (2.0, 0.5)):
+            w.div_(t)
+            b.div_(t)
+    torch.testing.assert_close(hot(trace), plain(trace))
+
+
+def test_sync_norm_gives_unit_spread_at_initialisation():
+    """The pairs' variance at initialisation is far below LayerNorm's usual eps (1e-5): with our
+    eps every row is really normalised."""
+    agent = small_ctm(ticks=1, sync_norm=True, d_model=64, n_synch_out=16, n_synch_action=16)
+    state = agent.initial_state(8, "cpu")
+    with torch.no_grad():
+        out = agent(make_obs(8), state)
+        raw = agent.sync_out.window(out.state["post_trace"])
+    assert float(raw.var(-1).max()) < 1e-3
+    std = out.aux["synchronisation"].std(-1, unbiased=False)
+    torch.testing.assert_close(std, torch.ones(8), atol=1e-3, rtol=0)
 
 
 def test_bad_options_name_the_value():

@@ -97,3 +97,15 @@ def test_pair_selection_errors_name_the_value():
         select_pairs("random", 8, 9, "out", g)
     with pytest.raises(ValueError, match="decay_init=0"):
         Synchroniser(torch.arange(3), torch.arange(3), decay_init=0)
+
+
+def test_decay_has_no_dead_zone():
+    """Every raw decay parameter gets a gradient, negative ones included: the reference's
+    clamp to [0, 4] zeroes the gradient of parameters outside it; softplus never does."""
+    left, right = torch.tensor([0, 1, 2, 0]), torch.tensor([1, 2, 3, 3])
+    sync = Synchroniser(left, right)
+    with torch.no_grad():
+        sync.decay.copy_(torch.tensor([-8.0, -1.0, 0.5, 6.0]))
+    trace = torch.randn(5, 4, 4, generator=torch.Generator().manual_seed(0))
+    (sync.window(trace) * torch.randn(5, 4, generator=torch.Generator().manual_seed(1))).sum().backward()
+    assert (sync.decay.grad.abs() > 0).all(), sync.decay.grad
