@@ -43,3 +43,16 @@ def test_rejects_bad_input():
         enc(torch.zeros(1, 5, 5, 5, dtype=torch.uint8))
     with pytest.raises(ValueError, match="odd V"):
         ObservationEncoder((6, 4, 4))
+
+
+def test_token_mlp_zero_gives_embedding_tokens_and_a_positional_pool():
+    enc = ObservationEncoder((6, 5, 5), 16, token_mlp=0)
+    assert enc.mix is None
+    obs = torch.randint(0, 3, (2, 6, 5, 5), dtype=torch.uint8)
+    tokens, pooled = enc(obs)
+    idx = obs.permute(0, 2, 3, 1).reshape(50, 6).long() + enc.channel_offset
+    expected = enc.norm(enc.values(idx).view(2, 25, 16) + enc.position)
+    torch.testing.assert_close(tokens, expected)
+    assert pooled.shape == (2, 16)
+    with pytest.raises(ValueError, match="token_mlp=-1"):
+        ObservationEncoder((6, 5, 5), 16, token_mlp=-1)
