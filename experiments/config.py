@@ -128,16 +128,19 @@ class LogSection:
         image in TensorBoard; 0: never).
     checkpoint_every: updates between checkpoints (0: only at the end).
     progress: show a progress bar on the console.
+    episode_window: `charts/*` average the last this many finished agent-episodes.
     """
 
     images_every: int = 25
     video_every: int = 0
     checkpoint_every: int = 10
     progress: bool = True
+    episode_window: int = 256
 
     def __post_init__(self):
         for name in ("images_every", "video_every", "checkpoint_every"):
             _check(getattr(self, name) >= 0, f"log.{name}", getattr(self, name), ">= 0")
+        _check(self.episode_window >= 1, "log.episode_window", self.episode_window, ">= 1")
 
 
 @dataclass

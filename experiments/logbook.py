@@ -7,6 +7,7 @@ spawn, over successful agent-episodes (1 = a shortest path).
 from __future__ import annotations
 
 import sys
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -62,12 +63,20 @@ class RunLogger:
 
 
 class EpisodeLog:
-    """Collects finished agent-episodes and maze-0 pictures from the per-step info."""
+    """Collects finished agent-episodes and maze-0 pictures from the per-step info.
 
-    def __init__(self, env, logger: RunLogger):
+    `charts/*` are means over the last `window` finished agent-episodes (a trailing window, as
+    SB3's ep_info_buffer), so a curve stays readable when few episodes end per update; a point
+    is logged only when at least one episode ended since the last one.
+    """
+
+    def __init__(self, env, logger: RunLogger, window: int = 256):
+        if window < 1:
+            raise ValueError(f"log.episode_window={window} must be >= 1")
         self.env, self.logger = env, logger
-        self.returns, self.lengths, self.success, self.efficiency = [], [], [], []
-        self.recent: list[float] = []
+        self.returns, self.lengths, self.success = deque(maxlen=window), deque(maxlen=window), deque(maxlen=window)
+        self.efficiency = deque(maxlen=window)   # successful episodes only
+        self.new_episodes = 0
         H, W = env.config.grid_shape
         self.visits = np.zeros((H, W), dtype=np.int64)
         self.path: list[np.ndarray] = []
@@ -78,12 +87,13 @@ class EpisodeLog:
         done = info["reset"]
         if bool(done.any()):
             success = info["episode_success"][done]
-            self.returns.append(info["episode_return"][done].flatten().cpu())
-            self.lengths.append(info["episode_length"][done].flatten().float().cpu())
-            self.success.append(success.flatten().float().cpu())
+            self.returns.extend(info["episode_return"][done].flatten().tolist())
+            self.lengths.extend(info["episode_length"][done].flatten().float().tolist())
+            self.success.extend(success.flatten().float().tolist())
             eff = (info["episode_length"][done][success].float()
                    / info["episode_start_distance"][done][success].clamp(min=1))
-            self.efficiency.append(eff.cpu())
+            self.efficiency.extend(eff.tolist())
+            self.new_episodes += int(success.numel())
         # Maze 0's current episode, for the pictures.
         pos, alive = info["position"][0].cpu().numpy(), info["alive"][0].cpu().numpy()
         if bool(info["layout_changed"][0]):
@@ -98,21 +108,19 @@ class EpisodeLog:
             self.writes.append(pos[alive])
 
     def flush(self) -> dict[str, float]:
-        out = {}
-        if self.returns:
-            success = torch.cat(self.success)
-            out["charts/episodic_return"] = float(torch.cat(self.returns).mean())
-            out["charts/episodic_length"] = float(torch.cat(self.lengths).mean())
-            out["charts/success_rate"] = float(success.mean())
-            eff = torch.cat(self.efficiency)
-            if eff.numel():
-                out["charts/steps_to_goal_over_bfs"] = float(eff.mean())
-            self.recent = success.tolist()
-        self.returns, self.lengths, self.success, self.efficiency = [], [], [], []
+        """The trailing-window means, or {} when no episode ended since the last flush."""
+        if not self.new_episodes:
+            return {}
+        self.new_episodes = 0
+        out = {"charts/episodic_return": float(np.mean(self.returns)),
+               "charts/episodic_length": float(np.mean(self.lengths)),
+               "charts/success_rate": float(np.mean(self.success))}
+        if self.efficiency:
+            out["charts/steps_to_goal_over_bfs"] = float(np.mean(self.efficiency))
         return out
 
     def recent_success(self) -> float:
-        return float(np.mean(self.recent)) if self.recent else float("nan")
+        return float(np.mean(self.success)) if self.success else float("nan")
 
     def log_video(self, step: int, run_dir: Path) -> None:
         """Maze 0's current episode as a GIF in run_dir/videos/ and a filmstrip image."""

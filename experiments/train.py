@@ -122,7 +122,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     collector.start(cfg.seed * 1_000_003 + start_update)
 
     num_updates, T = cfg.num_updates, cfg.algo.num_steps
-    episodes = EpisodeLog(env, logger)
+    episodes = EpisodeLog(env, logger, cfg.log.episode_window)
     metrics: dict[str, float] = {}
     progress = logger.progress(total=num_updates, initial=start_update)
     for u in range(start_update, num_updates):
