@@ -1,0 +1,115 @@
+"""Where each agent stands: train several agents on the main job's task and budget, side by side.
+
+    python benchmarks/learning.py                                   # ff, lstm, gru, ctm_small x seeds 0-2
+    python benchmarks/learning.py --agents lstm ctm_small --seeds 0 1 2 3 4 --jobs 2
+    python benchmarks/learning.py --set "total_steps=409600 algo.update_epochs=2"
+    python benchmarks/learning.py --agents lstm --set "++agent.token_mlp=0"   # a knob the YAML omits
+
+Each run is the main job's config (`+experiment=compare`, memory `none`) with one agent and
+seed, plus the `--set` overrides. Runs go `--jobs` at a time in separate processes, one torch
+thread each (`--threads`). The random policy is evaluated under the same protocol. Printed per
+run as it ends, then per agent: the interquartile mean over seeds, with the lowest and highest
+run, of held-out success (sampled and greedy actions) and steps / shortest path on successes.
+This is a script, not a test: it asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from experiments.config import TrainConfig
+from experiments.stats import iqm
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+COLUMNS = {"success": "eval/success_rate", "greedy": "eval_greedy/success_rate",
+           "steps/bfs": "eval/steps_over_bfs"}
+
+
+def compose_config(overrides: list[str]) -> TrainConfig:
+    """The main job's config with `overrides`, as Hydra composes it."""
+    with initialize_config_dir(str(CONFIGS), version_base=None):
+        raw = compose("train", overrides=["+experiment=compare", "memory=none", "run_dir=unused", *overrides])
+    return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
+
+
+def train_one(agent: str, seed: int, overrides: list[str], threads: int, out: str) -> dict[str, float]:
+    from experiments.train import train
+
+    run_dir = Path(out) / f"{agent}_seed{seed}"
+    cfg = compose_config([f"agent={agent}", f"seed={seed}", f"torch_threads={threads}",
+                          f"run_dir={run_dir}", "log.images_every=0", *overrides])
+    start = time.perf_counter()
+    final = train(cfg)
+    final["minutes"] = (time.perf_counter() - start) / 60
+    return final
+
+
+def random_policy(overrides: list[str]) -> dict[str, float]:
+    from experiments.evaluate import random_baseline
+
+    return random_baseline(compose_config(["agent=random", *overrides]))
+
+
+def summarise(name: str, runs: list[dict[str, float]]) -> str:
+    cells = []
+    for key in COLUMNS.values():
+        x = np.array([r.get(key, np.nan) for r in runs], dtype=float)
+        x = x[np.isfinite(x)]
+        cells.append(f"{iqm(x):.3f} [{x.min():.2f}-{x.max():.2f}]" if x.size else "-")
+    minutes = np.mean([r["minutes"] for r in runs])
+    return f"{name:<12} {len(runs):>5} " + " ".join(f"{c:>20}" for c in cells) + f" {minutes:>8.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", nargs="+", default=["feedforward", "lstm", "gru", "ctm_small"],
+                        help="agent config names (configs/agent/)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--set", default="", metavar="OVERRIDES",
+                        help="space-separated Hydra overrides applied to every run")
+    parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (processes)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--out", default=None, help="folder for the run directories (default: a temporary one)")
+    parser.add_argument("--json", default=None, help="also write every run's final metrics to this file")
+    args = parser.parse_args()
+    if args.jobs < 1 or args.threads < 1:
+        parser.error(f"--jobs={args.jobs} and --threads={args.threads} must be >= 1")
+    overrides = args.set.split()
+    for agent in args.agents:  # a bad override fails here, before any run starts
+        compose_config([f"agent={agent}", *overrides])
+    out = args.out or tempfile.mkdtemp(prefix="learning_")
+    print(f"agents {args.agents}, seeds {args.seeds}, overrides {overrides or 'none'}; "
+          f"{args.jobs} job(s) x {args.threads} thread(s); runs in {out}", flush=True)
+    results: dict[str, list[dict[str, float]]] = {a: [] for a in args.agents}
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(train_one, a, s, overrides, args.threads, out): (a, s)
+                   for s in args.seeds for a in args.agents}
+        for future in as_completed(futures):
+            agent, seed = futures[future]
+            final = future.result()
+            final["seed"] = seed
+            results[agent].append(final)
+            print(f"  {agent:<12} seed {seed}: " + ", ".join(
+                f"{name} {final.get(key, float('nan')):.3f}" for name, key in COLUMNS.items())
+                  + f" ({final['minutes']:.1f} min)", flush=True)
+    rand = random_policy(overrides)
+    print(f"\nIQM over seeds [lowest-highest run]; held-out layouts, {args.seeds} seeds")
+    print(f"{'agent':<12} {'runs':>5} " + " ".join(f"{c:>20}" for c in COLUMNS) + f" {'minutes':>8}")
+    for agent in args.agents:
+        print(summarise(agent, results[agent]))
+    print(f"{'random':<12} {'':>5} {rand['success_rate']:>20.3f} {'':>20} {rand['steps_over_bfs']:>20.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"overrides": overrides, "runs": results, "random": rand}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
