@@ -49,7 +49,7 @@ class _CellAgent(AgentBase):
     state_names: tuple[str, ...] = ("h", "c")
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
-                 d_model: int = 128, d_input: int = 64, token_mlp: int = 2, ticks: int = 1, read_dim: int = 64,
+                 d_model: int = 128, d_input: int = 64, token_mlp: int = 0, ticks: int = 1, read_dim: int = 64,
                  read_heads: int = 1,
                  head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs", seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
@@ -121,7 +121,7 @@ class FeedForwardAgent(AgentBase):
     recurrent = False
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
-                 d_model: int = 128, d_input: int = 64, token_mlp: int = 2, read_dim: int = 64, read_heads: int = 1,
+                 d_model: int = 128, d_input: int = 64, token_mlp: int = 0, read_dim: int = 64, read_heads: int = 1,
                  head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs", seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         read_dim = read_dim if self.uses_memory else 0

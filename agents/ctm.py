@@ -84,7 +84,7 @@ class CTMAgent(AgentBase):
     recurrent = True
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
-                 ticks: int = 1, d_model: int = 128, d_input: int = 64, token_mlp: int = 2, heads: int = 4,
+                 ticks: int = 1, d_model: int = 128, d_input: int = 64, token_mlp: int = 0, heads: int = 4,
                  n_synch_out: int = 16, n_synch_action: int = 16, neuron_select: str = "first-last",
                  n_random_pairing_self: int = 0, synapse_depth: int = 1, synapse_blocks: int = 2,
                  memory_length: int = 5, deep_nlms: bool = True, nlm_hidden: int = 2,

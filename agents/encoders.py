@@ -24,9 +24,11 @@ class ObservationEncoder(nn.Module):
     pool       build the pooled vector (agents that only attend over tokens skip it, so
                that every parameter they own is trained)
     d_pool     per-cell width before flattening into the pooled vector
-    token_mlp  hidden width of the per-token MLP, as a multiple of d (0: none). It is most of
-               the encoder's cost (at d = 64 on a CPU, 70% of it), and the pooled vector keeps
-               where each thing is without it
+    token_mlp  hidden width of a per-token MLP (residual, GELU), as a multiple of d; 0 (the
+               default): none. It lets content and position interact before pooling, but it was
+               most of the encoder's cost (70% at d = 64 on a CPU) and, measured on the main
+               job's task, the LSTM learned far faster without it (benchmarks/learning.py;
+               numbers in the README)
 
     The pooled vector is Linear(flatten(per-cell Linear(tokens, d_pool))): it keeps where each
     thing is in the window (a mean over cells would not) at a fraction of the parameters of
@@ -34,7 +36,7 @@ class ObservationEncoder(nn.Module):
     """
 
     def __init__(self, obs_shape: tuple[int, int, int], d_embed: int = 64, pool: bool = True, d_pool: int = 16,
-                 token_mlp: int = 2):
+                 token_mlp: int = 0):
         super().__init__()
         C, V, V2 = obs_shape
         if C < 1 or V != V2 or V % 2 == 0:
@@ -51,7 +53,6 @@ class ObservationEncoder(nn.Module):
         self.register_buffer("channel_offset", torch.arange(C) * N_VALUES, persistent=False)
         self.position = nn.Parameter(torch.randn(V * V, d_embed) * 0.02)
         self.norm = nn.LayerNorm(d_embed)
-        # A per-token MLP lets content and position interact before anything pools them.
         self.mix = (nn.Sequential(nn.Linear(d_embed, token_mlp * d_embed), nn.GELU(),
                                   nn.Linear(token_mlp * d_embed, d_embed)) if token_mlp else None)
         self.pool = (nn.Sequential(nn.Linear(d_embed, d_pool), nn.Flatten(), nn.Linear(V * V * d_pool, d_embed),

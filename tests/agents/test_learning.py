@@ -2,6 +2,7 @@
 tick-selection loss, and both CTM and LSTM learn to act on what memory returns."""
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -22,11 +23,15 @@ def small_ctm(n_actions: int, **kw) -> CTMAgent:
     return CTMAgent((6, 5, 5), n_actions, **{**args, **kw})
 
 
-def test_ctm_learns_parity_with_tick_selection_loss():
-    g = torch.Generator().manual_seed(0)
-    agent = small_ctm(2, sync_horizon="decayed", seed=0)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ctm_learns_parity_with_tick_selection_loss(seed):
+    """Each bit fills a whole plane, so the per-token MLP (token_mlp=2) gives every cell the
+    nonlinearity parity needs; with it all three seeds reach 1.0 in 300 steps at 1 and 2 torch
+    threads (without it one seed stalls at 0.87)."""
+    g = torch.Generator().manual_seed(seed)
+    agent = small_ctm(2, sync_horizon="decayed", seed=seed, token_mlp=2)
     opt = torch.optim.Adam(agent.parameters(), lr=3e-3)
-    for _ in range(200):
+    for _ in range(300):
         obs, y = parity_batch(g, 64)
         out = agent(obs, agent.initial_state(64, "cpu"))
         loss = tick_selection_loss(out.aux["logits_per_tick"], y, out.aux["certainty_per_tick"]).loss
