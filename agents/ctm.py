@@ -50,7 +50,7 @@ class CTMAgent(AgentBase):
     neuron_select        "first-last" (dense pairs among the first neurons for the output side and
                          the last ones for the query side: the only choice the reference RL model
                          supports), "random" (dense pairs between two random subsets),
-                         "random-pairing" (n random pairs; reference image models)
+                         "random-pairing" (n random pairs)
     n_random_pairing_self  self-pairs (i, i) among random pairs
     synapse_depth        1 = `synapse_blocks` Linear-GLU-LayerNorm blocks; > 1 = U-Net MLP of that depth
     synapse_blocks       blocks of the depth-1 synapses (reference RL: 2; its image models: 1)
@@ -69,9 +69,9 @@ class CTMAgent(AgentBase):
     sync_norm            LayerNorm on both synchronisation vectors before they are read (an
                          addition to the reference: at its initialisation the products of small
                          post-activations are ~1e-3 and barely vary with the observation, so the
-                         policy starts blind and PPO learns slowly). Its eps is far below the
-                         pairs' variance at initialisation (~3e-7), so each row comes out with
-                         unit spread rather than being damped by eps.
+                         policy starts blind and PPO learns slowly). Its eps (1e-12) is far below
+                         the pairs' variance at initialisation (1e-7 to 1e-5 measured, below
+                         LayerNorm's usual 1e-5), so each row really comes out with unit spread.
     obs_to_synapses      also feed the pooled observation vector straight into the synapses, next
                          to the attention output. The reference RL CTM has no attention: its
                          synapses read the backbone features directly. With attention alone the

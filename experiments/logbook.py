@@ -11,7 +11,6 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 

@@ -169,3 +169,15 @@ def test_every_parameter_of_each_shipped_config_is_trained(name):
     loss.backward()
     dead = [n for n, p in params.items() if p.grad is None or not bool(p.grad.abs().sum() > 0)]
     assert not dead, f"{name}: no gradient reaches {dead}"
+
+
+def test_reference_head_initialisation():
+    """out_std: orthogonal weights (gain sqrt 2 inside, out_std last) and zero biases."""
+    from agents.base import mlp
+
+    head = mlp(40, 16, 5, out_std=0.01)
+    linears = [m for m in head if isinstance(m, torch.nn.Linear)]
+    for layer, gain in zip(linears, (2**0.5, 2**0.5, 0.01)):
+        w = layer.weight
+        torch.testing.assert_close(w @ w.T, gain**2 * torch.eye(w.shape[0]), atol=1e-5, rtol=1e-4)
+        assert (layer.bias == 0).all()
