@@ -19,12 +19,24 @@ def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
+def load_config(path: Path | str):
+    """An agent YAML as Hydra composes it in the `agent` group: the configs named in its
+    `defaults` list (siblings in the same folder, e.g. ctm_small.yaml starts from ctm.yaml)
+    first, then its own keys on top (`_self_` last, as our configs write it)."""
+    from omegaconf import OmegaConf
+
+    path = Path(path)
+    cfg = OmegaConf.load(path)
+    defaults = cfg.pop("defaults", [])
+    bases = [load_config(path.with_name(f"{name}.yaml")) for name in defaults if name != "_self_"]
+    return OmegaConf.merge(*bases, cfg)
+
+
 def build_from_config(path: Path | str, obs_shape: tuple[int, int, int], n_actions: int = 5, **overrides):
     """Instantiate the agent YAML at `path` the way the runner does."""
     import hydra.utils
-    from omegaconf import OmegaConf
 
-    cfg = OmegaConf.load(path)
+    cfg = load_config(path)
     for key, value in overrides.items():
         cfg[key] = value
     return hydra.utils.instantiate(cfg, obs_shape=tuple(obs_shape), n_actions=n_actions)

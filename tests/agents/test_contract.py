@@ -181,3 +181,13 @@ def test_reference_head_initialisation():
         w = layer.weight
         torch.testing.assert_close(w @ w.T, gain**2 * torch.eye(w.shape[0]), atol=1e-5, rtol=1e-4)
         assert (layer.bias == 0).all()
+
+
+def test_a_config_starts_from_the_ones_in_its_defaults_list():
+    """ctm_small.yaml lists only what it changes; as Hydra composes it, so does load_config."""
+    from agents.params import load_config
+    from tests.agents.helpers import CONFIG_DIR
+
+    small, full = load_config(CONFIG_DIR / "ctm_small.yaml"), load_config(CONFIG_DIR / "ctm.yaml")
+    assert "defaults" not in small and set(small) == set(full)
+    assert small.d_model == 64 and full.d_model == 128 and small.ticks == full.ticks

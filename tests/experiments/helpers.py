@@ -3,7 +3,9 @@ from pathlib import Path
 
 import torch
 import yaml
+from omegaconf import OmegaConf
 
+from agents.params import load_config
 from envs import BatchedMazeEnv
 from experiments.config import TrainConfig
 from experiments.rollout import Collector
@@ -17,7 +19,7 @@ def tiny_config(run_dir, memory_preset: str = "shared", agent_preset: str = "ctm
     env.update(rows=3, cols=3, max_steps=24)
     raw = dict(
         env=env,
-        agent=yaml.safe_load((CONFIGS / "agent" / f"{agent_preset}.yaml").read_text()),
+        agent=OmegaConf.to_container(load_config(CONFIGS / "agent" / f"{agent_preset}.yaml")),
         memory=yaml.safe_load((CONFIGS / "memory" / f"{memory_preset}.yaml").read_text()),
         algo=dict(num_steps=16, num_minibatches=2, update_epochs=1),
         eval=dict(every=2, episodes=2, visits=2),
