@@ -3,7 +3,7 @@
     python benchmarks/learning.py                                   # ff, lstm, gru, ctm_small x seeds 0-2
     python benchmarks/learning.py --agents lstm ctm_small --seeds 0 1 2 3 4 --jobs 2
     python benchmarks/learning.py --set "total_steps=409600 algo.update_epochs=2"
-    python benchmarks/learning.py --agents lstm --set "++agent.token_mlp=0"   # a knob the YAML omits
+    python benchmarks/learning.py --agents lstm --set "++agent.orthogonal_heads=false"   # a knob the YAML omits
 
 Each run is the main job's config (`+experiment=compare`, memory `none`) with one agent and
 seed, plus the `--set` overrides. Runs go `--jobs` at a time in separate processes, one torch
@@ -26,6 +26,7 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from experiments.checkpoint import atomic_write_text
 from experiments.config import TrainConfig
 from experiments.stats import iqm
 
@@ -84,8 +85,11 @@ def main() -> None:
     if args.jobs < 1 or args.threads < 1:
         parser.error(f"--jobs={args.jobs} and --threads={args.threads} must be >= 1")
     overrides = args.set.split()
-    for agent in args.agents:  # a bad override fails here, before any run starts
-        compose_config([f"agent={agent}", *overrides])
+    for agent in args.agents:  # a bad agent name or override fails here, before any run starts
+        try:
+            compose_config([f"agent={agent}", *overrides])
+        except Exception as err:  # Hydra and our config checks raise several types
+            parser.error(f"agent {agent!r} with overrides {overrides}: {err}")
     out = args.out or tempfile.mkdtemp(prefix="learning_")
     print(f"agents {args.agents}, seeds {args.seeds}, overrides {overrides or 'none'}; "
           f"{args.jobs} job(s) x {args.threads} thread(s); runs in {out}", flush=True)
@@ -108,7 +112,8 @@ def main() -> None:
         print(summarise(agent, results[agent]))
     print(f"{'random':<12} {'':>5} {rand['success_rate']:>20.3f} {'':>20} {rand['steps_over_bfs']:>20.3f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"overrides": overrides, "runs": results, "random": rand}, indent=2))
+        atomic_write_text(Path(args.json), json.dumps({"overrides": overrides, "runs": results, "random": rand},
+                                                      indent=2))
 
 
 if __name__ == "__main__":
