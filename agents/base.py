@@ -184,4 +184,8 @@ def mlp(in_dim: int, hidden: int, out_dim: int, out_std: float | None = None) ->
     return net
 
 
-ACTOR_STD, CRITIC_STD = 0.01, 1.0
+def actor_critic(in_dim: int, hidden: int, n_actions: int, reference_init: bool = True) -> tuple[nn.Module, nn.Module]:
+    """Actor (in_dim -> n_actions) and critic (in_dim -> 1) heads; `reference_init` gives the
+    reference RL initialisation (last-layer gain 0.01 for the actor, 1 for the critic)."""
+    return (mlp(in_dim, hidden, n_actions, 0.01 if reference_init else None),
+            mlp(in_dim, hidden, 1, 1.0 if reference_init else None))

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from agents.base import ACTOR_STD, CRITIC_STD, AgentBase, AgentOutput, State, WriteRequest, mlp, seeded_init
+from agents.base import AgentBase, AgentOutput, State, WriteRequest, actor_critic, seeded_init
 from agents.encoders import ObservationEncoder
 from agents.memory_io import MemoryIO
 from memory import ReadAttention
@@ -66,8 +66,7 @@ class _CellAgent(AgentBase):
             # Learned start states, as the reference LSTM baseline has.
             self.start = nn.ParameterDict({n: nn.Parameter(torch.empty(d_model).uniform_(-bound, bound))
                                            for n in self.state_names})
-            self.actor = mlp(d_model, head_hidden, n_actions, ACTOR_STD if orthogonal_heads else None)
-            self.critic = mlp(d_model, head_hidden, 1, CRITIC_STD if orthogonal_heads else None)
+            self.actor, self.critic = actor_critic(d_model, head_hidden, n_actions, orthogonal_heads)
         self.memory_io = (MemoryIO(obs_shape, d_model, self.key_dim, self.value_dim, key_source, seed + 1000)
                           if self.uses_memory else None)
 
@@ -129,8 +128,7 @@ class FeedForwardAgent(AgentBase):
             self.encoder = ObservationEncoder(obs_shape, d_input, pool=True, token_mlp=token_mlp)
             self.reader = _MemoryReader(d_input, self.key_dim, self.value_dim, read_dim, read_heads)
             self.torso = nn.Sequential(nn.Linear(d_input + read_dim, d_model), nn.ReLU())
-            self.actor = mlp(d_model, head_hidden, n_actions, ACTOR_STD if orthogonal_heads else None)
-            self.critic = mlp(d_model, head_hidden, 1, CRITIC_STD if orthogonal_heads else None)
+            self.actor, self.critic = actor_critic(d_model, head_hidden, n_actions, orthogonal_heads)
         self.memory_io = (MemoryIO(obs_shape, d_model, self.key_dim, self.value_dim, key_source, seed + 1000)
                           if self.uses_memory else None)
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from agents.attention import ObsMemoryAttention
-from agents.base import ACTOR_STD, CRITIC_STD, AgentBase, AgentOutput, State, WriteRequest, mlp, seeded_init
+from agents.base import AgentBase, AgentOutput, State, WriteRequest, actor_critic, seeded_init
 from agents.encoders import ObservationEncoder
 from agents.losses import certainty
 from agents.memory_io import MemoryIO
@@ -131,8 +131,7 @@ class CTMAgent(AgentBase):
             # Learned start traces, one per neuron (pre: length M; post: the sync window).
             self.start_pre_trace = nn.Parameter(self._uniform(d_model, memory_length))
             self.start_post_trace = nn.Parameter(self._uniform(d_model, self.trace_window))
-            self.actor = mlp(self.sync_out.n_pairs, head_hidden, n_actions, ACTOR_STD if orthogonal_heads else None)
-            self.critic = mlp(self.sync_out.n_pairs, head_hidden, 1, CRITIC_STD if orthogonal_heads else None)
+            self.actor, self.critic = actor_critic(self.sync_out.n_pairs, head_hidden, n_actions, orthogonal_heads)
         self.memory_io = (MemoryIO(obs_shape, self.sync_out.n_pairs, self.key_dim, self.value_dim,
                                    key_source, seed + 1000) if self.uses_memory else None)
         self._state_keys = set(self.initial_state(1))

@@ -23,23 +23,19 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from experiments.checkpoint import atomic_write_text
 from experiments.config import TrainConfig
+from experiments.main import main_job_config
 from experiments.stats import iqm
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 COLUMNS = {"success": "eval/success_rate", "greedy": "eval_greedy/success_rate",
            "steps/bfs": "eval/steps_over_bfs"}
 
 
 def compose_config(overrides: list[str]) -> TrainConfig:
-    """The main job's config with `overrides`, as Hydra composes it."""
-    with initialize_config_dir(str(CONFIGS), version_base=None):
-        raw = compose("train", overrides=["+experiment=compare", "memory=none", "run_dir=unused", *overrides])
-    return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
+    """The main job's config without memory, plus `overrides`."""
+    return main_job_config(["memory=none", *overrides])
 
 
 def train_one(agent: str, seed: int, overrides: list[str], threads: int, out: str) -> dict[str, float]:

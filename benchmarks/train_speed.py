@@ -15,19 +15,15 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from envs import BatchedMazeEnv
 from experiments.config import TrainConfig
+from experiments.main import main_job_config
 from experiments.ppo import update
 from experiments.rollout import Collector
 from experiments.train import bank_factory, make_agent
-
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 class Clock:
@@ -50,11 +46,8 @@ class Clock:
 
 
 def main_config(agent: str, memory: str, device: str, extra: Sequence[str] = ()) -> TrainConfig:
-    """The main job's config as Hydra composes it, with one agent and memory mode (and `extra` overrides)."""
-    with initialize_config_dir(str(CONFIGS), version_base=None):
-        raw = compose("train", overrides=["+experiment=compare", f"agent={agent}", f"memory={memory}",
-                                          f"device={device}", "run_dir=unused", *extra])
-    return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
+    """The main job's config with one agent and memory mode (and `extra` overrides)."""
+    return main_job_config([f"agent={agent}", f"memory={memory}", f"device={device}", *extra])
 
 
 def measure(agent_name: str, memory: str, device: str, updates: int, extra: Sequence[str] = ()) -> dict[str, float]:

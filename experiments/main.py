@@ -11,7 +11,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +37,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nTensorBoard logs: tensorboard --logdir {sweep_dir}")
         print(f"Report:           {report_dir / 'report.md'} (plots beside it)")
     return code
+
+
+def main_job_config(overrides: Sequence[str] = ()):
+    """The main job's config for one run (`+experiment=compare` plus `overrides`), as Hydra
+    composes it and validated; benchmarks use it to measure exactly what the main job runs."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from experiments.config import TrainConfig
+
+    with initialize_config_dir(str(CONFIGS), version_base=None):
+        raw = compose("train", overrides=["+experiment=compare", "run_dir=unused", *overrides])
+    return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
 
 
 def print_random_baseline(sweep_dir: Path, report_dir: Path) -> None:
