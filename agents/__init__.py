@@ -6,10 +6,12 @@ from agents.base import Agent, AgentBase, AgentOutput, WriteRequest
 from agents.baselines import FeedForwardAgent, GRUAgent, LSTMAgent, RandomAgent
 from agents.ctm import CTMAgent
 from agents.encoders import ObservationEncoder
+from agents.scripted import ExplorerAgent, TrailFollowerAgent
 from agents.losses import certainty, tick_selection_loss
 
 __all__ = [
     "Agent", "AgentBase", "AgentOutput", "WriteRequest", "ObservationEncoder",
     "CTMAgent", "LSTMAgent", "GRUAgent", "FeedForwardAgent", "RandomAgent",
+    "ExplorerAgent", "TrailFollowerAgent",
     "certainty", "tick_selection_loss",
 ]

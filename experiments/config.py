@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from envs import MazeConfig
+from experiments.content import CONTENT_KINDS
 
 MEMORY_MODES = ("none", "solo", "shared")
 
@@ -81,15 +82,20 @@ class MemorySection:
     mode: none | solo | shared (see memory.MemoryBank).
     k: entries retrieved per read.
     bank: further MemoryBank arguments (scope, capacity, index, eviction, ...).
+    content: what entries say: `kind` (representation | outcome, experiments/content.py)
+        and its options (outcome: `history`).
     """
 
     mode: str = "shared"
     k: int = 8
     bank: dict[str, Any] = field(default_factory=dict)
+    content: dict[str, Any] = field(default_factory=lambda: {"kind": "representation"})
 
     def __post_init__(self):
         _check(self.mode in MEMORY_MODES, "memory.mode", self.mode, f"one of {list(MEMORY_MODES)}")
         _check(1 <= self.k <= 2048, "memory.k", self.k, "in [1, 2048]")
+        kind = dict(self.content or {}).get("kind", "representation")
+        _check(kind in CONTENT_KINDS, "memory.content.kind", kind, f"one of {list(CONTENT_KINDS)}")
 
 
 @dataclass
@@ -104,6 +110,9 @@ class EvalSection:
         which are drawn from the run seed).
     greedy: act with the argmax action (True) or sample (False); both are logged
         when `both` is True.
+    newcomer: after the visits, a new generation (same weights, cleared recurrent state,
+        none of whom wrote anything) plays the layout once more: private stores are
+        cleared for it, stores shared by several agents are kept (experiments/evaluate.py).
     """
 
     every: int = 10
@@ -112,6 +121,7 @@ class EvalSection:
     layout_seed: int = 1_000_003
     greedy: bool = True
     both: bool = False
+    newcomer: bool = False
 
     def __post_init__(self):
         _check(self.every >= 0, "eval.every", self.every, ">= 0")

@@ -8,6 +8,12 @@ what the long-term memory holds: this is where memory should show its value. Wit
 scope `layout` or `lifetime`, visit k >= 2 is also the "generations" protocol: a new
 generation (same weights, cleared recurrent state) enters a maze whose memory the
 previous generations filled.
+
+Newcomer protocol (`eval.newcomer`): after the visits, each maze is played once more by a new
+generation that wrote nothing: stores with a single reader (solo) are cleared for it, stores
+shared by several agents (shared) are kept. So `solo` newcomers start from nothing and `shared`
+newcomers inherit the group's store: culture, separated from one agent's repetition. Logged
+under `newcomer/...`.
 """
 from __future__ import annotations
 
@@ -22,20 +28,23 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
     """Returns flat metrics: success_rate, steps_over_bfs, and per visit k (1-based)
     visit_k/success_rate, visit_k/episode_length, visit_k/steps_over_bfs."""
     ev = cfg.eval
-    maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=ev.visits)
+    plays = ev.visits + ev.newcomer                      # episodes per held-out layout
+    maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=plays)
     env = BatchedMazeEnv(ev.episodes, maze, device=device, validate_actions=False)
     bank = make_bank(ev.episodes)
     generator = torch.Generator(device=device).manual_seed(seed)
-    collector = Collector(env, agent, bank, cfg.memory.k, generator)
+    from experiments.train import content_for
+    collector = Collector(env, agent, bank, cfg.memory.k, generator,
+                          content=content_for(cfg, bank, agent, env.n_actions))
     collector.start(seed)
     finished = torch.zeros(ev.episodes, dtype=torch.int64, device=device)
-    per_visit = [{"success": [], "length": [], "efficiency": []} for _ in range(ev.visits)]
-    max_steps = ev.visits * maze.horizon + 1
+    per_visit = [{"success": [], "length": [], "efficiency": []} for _ in range(plays)]
+    max_steps = plays * maze.horizon + 1
     for _ in range(max_steps):
         _, _, info = collector.step(greedy=greedy)
         done = info["reset"]
         if done.any():
-            for b in torch.nonzero(done & (finished < ev.visits)).flatten().tolist():
+            for b in torch.nonzero(done & (finished < plays)).flatten().tolist():
                 k = int(finished[b])
                 success = info["episode_success"][b]
                 per_visit[k]["success"].append(success.float())
@@ -43,17 +52,23 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
                 eff = info["episode_length"][b][success].float() / info["episode_start_distance"][b][success].clamp(min=1)
                 per_visit[k]["efficiency"].append(eff)
             finished += done.long()
-        if bool((finished >= ev.visits).all()):
+            if ev.newcomer and bank is not None:
+                arrived = done & (finished == ev.visits)
+                if arrived.any():
+                    bank.clear(bank.private_stores(arrived))
+        if bool((finished >= plays).all()):
             break
     metrics: dict[str, float] = {}
     cat = lambda xs: torch.cat(xs) if xs else torch.empty(0)  # noqa: E731
     mean = lambda x: float(x.mean()) if x.numel() else float("nan")  # noqa: E731
-    for k, v in enumerate(per_visit, start=1):
-        metrics[f"visit_{k}/success_rate"] = mean(cat(v["success"]))
-        metrics[f"visit_{k}/episode_length"] = mean(cat(v["length"]))
-        metrics[f"visit_{k}/steps_over_bfs"] = mean(cat(v["efficiency"]))
-    metrics["success_rate"] = mean(cat([x for v in per_visit for x in v["success"]]))
-    metrics["steps_over_bfs"] = mean(cat([x for v in per_visit for x in v["efficiency"]]))
+    names = [f"visit_{k}" for k in range(1, ev.visits + 1)] + ["newcomer"] * ev.newcomer
+    for name, v in zip(names, per_visit):
+        metrics[f"{name}/success_rate"] = mean(cat(v["success"]))
+        metrics[f"{name}/episode_length"] = mean(cat(v["length"]))
+        metrics[f"{name}/steps_over_bfs"] = mean(cat(v["efficiency"]))
+    visits = per_visit[:ev.visits]
+    metrics["success_rate"] = mean(cat([x for v in visits for x in v["success"]]))
+    metrics["steps_over_bfs"] = mean(cat([x for v in visits for x in v["efficiency"]]))
     if bank is not None:
         from experiments.train import memory_scalars
         metrics.update(memory_scalars(bank.stats()))

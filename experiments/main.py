@@ -42,13 +42,18 @@ def main(argv: list[str] | None = None) -> int:
 def main_job_config(overrides: Sequence[str] = ()):
     """The main job's config for one run (`+experiment=compare` plus `overrides`), as Hydra
     composes it and validated; benchmarks use it to measure exactly what the main job runs."""
+    return run_config(["+experiment=compare", *overrides])
+
+
+def run_config(overrides: Sequence[str] = ()):
+    """One run's config as `python -m experiments.train <overrides>` composes it, validated."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     from experiments.config import TrainConfig
 
     with initialize_config_dir(str(CONFIGS), version_base=None):
-        raw = compose("train", overrides=["+experiment=compare", "run_dir=unused", *overrides])
+        raw = compose("train", overrides=["run_dir=unused", *overrides])
     return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
 
 

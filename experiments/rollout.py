@@ -6,10 +6,12 @@ its own slot in the memory bank; the policy's parameters are shared by all rows.
 One step of collection, for every row at once:
 
     state  = agent.reset_state(state, starts)            rows that begin an episode
-    recall = bank.read(query from the previous step)     masked at episode starts and for dead agents
+    recall = bank.read(query)                             the content's query for obs, or the agent's
+                                                          from the previous step; dead agents masked
     out    = agent(obs, state, recall)                    logits, value, next state, next query, write
-    bank.write(out.write, mask = acting rows)             what the write policy keeps
+    content.before_step(out)                              representation: the agent's write request
     obs, reward, ... = env.step(sampled actions)          autoreset per maze
+    content.after_step(...)                               outcome: labelled entries of ended episodes
     bank.on_reset(mazes that reset, layouts that changed)
 
 The buffer keeps the retrieved entries of every step, so the PPO update recomputes
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from experiments.content import RepresentationContent
 from memory import Recall
 
 
@@ -96,7 +99,8 @@ def sample_actions(logits: torch.Tensor, generator: torch.Generator, greedy: boo
 class Collector:
     """Steps env, agent and bank together and remembers where it stopped between rollouts."""
 
-    def __init__(self, env, agent, bank, k: int, generator: torch.Generator, reward_scale=None):
+    def __init__(self, env, agent, bank, k: int, generator: torch.Generator, reward_scale=None,
+                 content=None):
         self.env, self.agent, self.bank, self.k = env, agent, bank, k
         self.B, self.N = env.n_mazes, env.n_agents
         self.R = self.B * self.N
@@ -104,6 +108,8 @@ class Collector:
         self.reward_scale = reward_scale
         self.device = env.device
         self.uses_memory = bank is not None and agent.key_dim > 0
+        # What entries say (experiments/content.py); the agent's own write requests by default.
+        self.content = content if content is not None or not self.uses_memory else RepresentationContent(bank)
 
     def start(self, seed: int) -> None:
         obs, info = self.env.reset(seed=seed)
@@ -115,23 +121,20 @@ class Collector:
         if self.bank is not None:
             everything = torch.ones(self.B, dtype=torch.bool, device=self.device)
             self.bank.on_reset(everything, everything)
+        if self.uses_memory:
+            self.content.reset()
 
-    def read(self, active: torch.Tensor, starts: torch.Tensor) -> Recall | None:
+    def read(self, obs: torch.Tensor, active: torch.Tensor, starts: torch.Tensor) -> Recall | None:
         if not self.uses_memory:
             return None
-        if self.query is None:
+        query = self.content.query(obs, starts)
+        if query is None:
+            # The agent's query from the previous step; none at an episode's first step.
+            query, active = self.query, active & ~starts
+        if query is None:
             return Recall.empty((self.R,), self.k, self.agent.key_dim, self.agent.value_dim, self.device)
-        readers = (active & ~starts).view(self.B, self.N)
-        recall = self.bank.read(self.query.view(self.B, self.N, -1), self.k, alive=readers)
+        recall = self.bank.read(query.view(self.B, self.N, -1), self.k, alive=active.view(self.B, self.N))
         return recall.flatten()
-
-    def write(self, out, active: torch.Tensor) -> None:
-        if not self.uses_memory or out.write is None:
-            return
-        world = self.env.world
-        meta = {"episode": world.episode, "step": world.t}
-        self.bank.write(out.write.keys.view(self.B, self.N, -1), out.write.values.view(self.B, self.N, -1),
-                        meta, active.view(self.B, self.N))
 
     @torch.no_grad()
     def step(self, greedy: bool = False):
@@ -139,11 +142,17 @@ class Collector:
         R = self.R
         obs, active, starts = self.obs, self.active, self.starts
         self.state = self.agent.reset_state(self.state, starts)
-        recall = self.read(active, starts)
+        recall = self.read(obs, active, starts)
         out = self.agent(obs, self.state, recall)
         action, logp = sample_actions(out.logits, self.generator, greedy)
-        self.write(out, active)
+        world = self.env.world
+        episode = world.episode                  # the world replaces, never mutates, its tensors
+        if self.uses_memory:
+            self.content.before_step(out, active, episode, world.t)
         next_obs, reward, term, trunc, info = self.env.step(action.view(self.B, self.N))
+        if self.uses_memory:
+            self.content.after_step(action, reward.reshape(R), term.reshape(R), trunc.reshape(R),
+                                    active, episode.repeat_interleave(self.N))
         if self.bank is not None:
             self.bank.on_reset(info["reset"], info["layout_changed"])
         self.obs = next_obs.view(R, *next_obs.shape[2:])
@@ -185,7 +194,7 @@ class Collector:
                 on_step(info, out, s["action"])
         # Bootstrap value of where the rollout stopped (state reset where an episode begins).
         state = self.agent.reset_state(self.state, self.starts)
-        next_value = self.agent(self.obs, state, self.read(self.active, self.starts)).value
+        next_value = self.agent(self.obs, state, self.read(self.obs, self.active, self.starts)).value
         stacked = None
         if recalls:
             stacked = Recall(**{f: torch.stack([getattr(r, f) for r in recalls])

@@ -20,6 +20,7 @@ import torch
 from envs import BatchedMazeEnv
 from experiments import checkpoint
 from experiments.config import ConfigError, TrainConfig
+from experiments.content import make_content
 from experiments.evaluate import evaluate
 from experiments.logbook import EpisodeLog, RunLogger
 from experiments.ppo import update
@@ -69,6 +70,17 @@ def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
     return make
 
 
+def content_for(cfg: TrainConfig, bank, agent, n_actions: int):
+    """The run's memory content kind (experiments/content.py), or None without memory."""
+    if bank is None or agent.key_dim == 0:
+        return None
+    try:
+        return make_content(cfg.memory.content, bank, cfg.maze.obs_shape, n_actions, cfg.maze.horizon,
+                            cfg.algo.gamma, cfg.seed)
+    except ValueError as err:
+        raise ConfigError(f"memory.content: {err}") from err
+
+
 MEMORY_TAGS = {"size_mean": "size", "reads": "reads", "writes": "writes", "hit_rate": "hit_rate",
                "mean_top1_similarity": "top1_similarity", "mean_age": "retrieved_age",
                "cultural_share": "cultural_share"}
@@ -98,7 +110,8 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     shuffler = torch.Generator().manual_seed(cfg.seed + 1)
     scale = (RunningReturnScale(env.n_mazes * env.n_agents, cfg.algo.gamma, device)
              if cfg.algo.reward_scale == "return" else None)
-    collector = Collector(env, agent, bank, cfg.memory.k, sampler, scale)
+    collector = Collector(env, agent, bank, cfg.memory.k, sampler, scale,
+                          content_for(cfg, bank, agent, env.n_actions))
 
     start_update, global_step = 0, 0
     found = checkpoint.latest(run_dir) if cfg.resume else None

@@ -177,18 +177,63 @@ class MemoryBank:
             if mask is not None:
                 rows = rows & mask.to(self.device)
             sel = torch.nonzero(rows.flatten() & self.has_store).flatten()    # (W,)
-            k = keys.detach().to(self.device, torch.float32).reshape(B * N, -1)[sel]
-            if cfg.normalize:
-                k = F.normalize(k, dim=-1)
-            v = values.detach().to(self.device, torch.float32).reshape(B * N, -1)[sel]
-            store = self.store_of.flatten()[sel]
-            meta_rows = {"writer": self.row_agent[sel], "maze": self.row_maze[sel],
-                         "episode": episode.reshape(-1)[sel], "step": step.reshape(-1)[sel]}
-            s, slot, old_sizes = self.ring.write(store, k, v, meta_rows, self.clock)
-            self.index.added(s, slot, old_sizes)
-            self.stats_.writes += sel.numel()
-            self.stats_.writes_per_agent += torch.bincount(meta_rows["writer"], minlength=N)
-            return int(sel.numel())
+            return self._store(sel, keys.reshape(B * N, -1)[sel.to(keys.device)],
+                               values.reshape(B * N, -1)[sel.to(values.device)],
+                               episode.reshape(-1)[sel], step.reshape(-1)[sel])
+
+    def write_entries(self, maze: torch.Tensor, agent: torch.Tensor, keys: torch.Tensor,
+                      values: torch.Tensor, episode: torch.Tensor, step: torch.Tensor,
+                      gate: torch.Tensor | None = None) -> int:
+        """Store W entries at once, each written by its own (maze, agent): for writers that
+        add many entries per row in one call (a finished episode's steps, see
+        memory/hindsight.py).
+
+        maze, agent, episode, step (W,) int; keys (W, Dk), values (W, Dv); gate (W,) bool
+        for write_policy "gated". The write policy applies to each entry's `step`. Entries
+        of one store keep their order; one bank clock tick for the whole call.
+        Returns the number of entries written.
+        """
+        cfg = self.config
+        B, N = cfg.n_mazes, cfg.n_agents
+        W = check_tensor("keys", keys, (None, cfg.key_dim), "float").shape[0]
+        check_tensor("values", values, (W, cfg.value_dim), "float")
+        for name, t in (("maze", maze), ("agent", agent), ("episode", episode), ("step", step)):
+            check_tensor(name, t, (W,))
+            if t.is_floating_point() or t.dtype == torch.bool:
+                raise TypeError(f"{name} has dtype {t.dtype}; expected an integer tensor")
+        if gate is not None:
+            check_tensor("gate", gate, (W,), "bool")
+        maze, agent = maze.to(self.device, torch.int64), agent.to(self.device, torch.int64)
+        for name, t, n in (("maze", maze, B), ("agent", agent, N)):
+            bad = (t < 0) | (t >= n)
+            if bool(bad.any()):
+                raise ValueError(f"{name} index {int(t[bad][0])} is outside [0, {n})")
+        step = step.to(self.device, torch.int64)
+        with self._lock:
+            self.clock += 1
+            if self.n_stores == 0 or W == 0:
+                return 0
+            row = maze * N + agent
+            ok = self.policy.rows_to_write(step, None if gate is None else gate.to(self.device))
+            sel = torch.nonzero(ok & self.has_store[row]).flatten()            # (W',)
+            return self._store(row[sel], keys[sel.to(keys.device)], values[sel.to(values.device)],
+                               episode.to(self.device, torch.int64)[sel], step[sel])
+
+    def _store(self, row: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+               episode: torch.Tensor, step: torch.Tensor) -> int:
+        """Write entries of flat (maze, agent) rows `row` (W,) into their stores (lock held)."""
+        k = keys.detach().to(self.device, torch.float32)
+        if self.config.normalize:
+            k = F.normalize(k, dim=-1)
+        v = values.detach().to(self.device, torch.float32)
+        store = self.store_of.flatten()[row]
+        meta_rows = {"writer": self.row_agent[row], "maze": self.row_maze[row],
+                     "episode": episode, "step": step}
+        s, slot, old_sizes = self.ring.write(store, k, v, meta_rows, self.clock)
+        self.index.added(s, slot, old_sizes)
+        self.stats_.writes += row.numel()
+        self.stats_.writes_per_agent += torch.bincount(meta_rows["writer"], minlength=self.config.n_agents)
+        return int(row.numel())
 
     # ------------------------------------------------------------------- reads
     def read(self, queries: torch.Tensor, k: int, alive: torch.Tensor | None = None) -> Recall:
@@ -282,12 +327,32 @@ class MemoryBank:
             self.ring.clear(stores)
             self.index.cleared(stores)
 
-    def clear(self) -> None:
-        """Empty every store (counters and the clock are kept)."""
+    def clear(self, stores: torch.Tensor | None = None) -> None:
+        """Empty the stores where `stores` (S,) bool is True, or every store (counters and
+        the clock are kept)."""
+        if stores is not None:
+            check_tensor("stores", stores, (self.n_stores,), "bool")
         with self._lock:
-            stores = torch.ones(self.n_stores, dtype=torch.bool, device=self.device)
+            if stores is None:
+                stores = torch.ones(self.n_stores, dtype=torch.bool, device=self.device)
+            stores = stores.to(self.device)
             self.ring.clear(stores)
             self.index.cleared(stores)
+
+    def private_stores(self, maze_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(S,) bool: stores with a single reader, among the stores of mazes in `maze_mask`
+        (B,) (all if None). What a newcomer does not inherit: a solo store is its writer's
+        own; a store shared by several agents is the group's."""
+        B = self.config.n_mazes
+        if maze_mask is not None:
+            check_tensor("maze_mask", maze_mask, (B,), "bool")
+        with self._lock:
+            readers = torch.bincount(self.reader_store, minlength=self.n_stores)
+            of_mazes = torch.zeros(self.n_stores, dtype=torch.bool, device=self.device)
+            ids = self.store_of if maze_mask is None else self.store_of[maze_mask.to(self.device)]
+            ids = ids.flatten()
+            of_mazes[ids[ids >= 0]] = True
+            return of_mazes & (readers == 1)
 
     # ------------------------------------------------------------- inspection
     def sizes(self) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Imports go one way: experiments -> agents, memory, envs; agents -> memory.ReadAttention only."""
+"""Imports go one way: experiments -> agents, memory, envs; agents -> memory.ReadAttention and
+memory.outcome (the vocabulary of outcome-labelled entries) only."""
 import ast
 from pathlib import Path
 
@@ -9,7 +10,7 @@ PACKAGES = ("envs", "agents", "memory", "experiments")
 ALLOWED = {
     "envs": set(),
     "memory": set(),
-    "agents": {"memory", "memory.read_attention"},
+    "agents": {"memory", "memory.read_attention", "memory.outcome"},
     "experiments": {"envs", "agents", "memory"},
 }
 
@@ -35,5 +36,5 @@ def test_dependency_direction(package):
                 continue
             assert top in {a.split(".")[0] for a in ALLOWED[package]}, f"{path.relative_to(ROOT)} imports {name}"
             if package == "agents":
-                assert name in ("memory", "memory.read_attention", "memory.ReadAttention"), \
-                    f"{path.relative_to(ROOT)} imports {name}; agents may only use memory.ReadAttention"
+                assert name in ("memory", "memory.read_attention", "memory.ReadAttention", "memory.outcome"), \
+                    f"{path.relative_to(ROOT)} imports {name}; agents may only use memory.ReadAttention and memory.outcome"

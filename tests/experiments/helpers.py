@@ -9,7 +9,7 @@ from agents.params import load_config
 from envs import BatchedMazeEnv
 from experiments.config import TrainConfig
 from experiments.rollout import Collector
-from experiments.train import bank_factory, make_agent
+from experiments.train import bank_factory, content_for, make_agent
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -34,13 +34,16 @@ def tiny_config(run_dir, memory_preset: str = "shared", agent_preset: str = "ctm
     return TrainConfig.from_dict(raw)
 
 
-def build_collector(tmp_path, memory="shared", agent="ctm_small", seed=0, device="cpu"):
-    """(config, agent, started Collector) of a tiny config on `device`."""
-    cfg = tiny_config(tmp_path, memory_preset=memory, agent_preset=agent, seed=seed, device=device)
+def build_collector(tmp_path, memory="shared", agent="ctm_small", seed=0, device="cpu", content=None):
+    """(config, agent, started Collector) of a tiny config on `device`; `content` a
+    memory.content mapping (default: the agent's own write requests)."""
+    extra = {"memory": {"content": content}} if content else {}
+    cfg = tiny_config(tmp_path, memory_preset=memory, agent_preset=agent, seed=seed, device=device, **extra)
     dev = torch.device(device)
     env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=dev)
     net = make_agent(cfg, env.observation_shape, env.n_actions, dev)
     bank = bank_factory(cfg, net, env.n_agents, dev)(cfg.n_mazes)
-    collector = Collector(env, net, bank, cfg.memory.k, torch.Generator(device=dev).manual_seed(seed))
+    collector = Collector(env, net, bank, cfg.memory.k, torch.Generator(device=dev).manual_seed(seed),
+                          content=content_for(cfg, bank, net, env.n_actions))
     collector.start(seed)
     return cfg, net, collector
