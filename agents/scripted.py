@@ -12,8 +12,9 @@ Both find their way by path integration: they know the action they chose and see
 square it leads to is a wall, so they know where they are relative to their spawn (this
 assumes `agents_block: false`, the default, so a move into open floor always succeeds). Once
 the goal has been seen, they take the shortest path to it over the squares they have seen. Ties between
-equally good moves are broken by the agent's own seeded generator; the chosen action gets
-all the probability, so greedy and sampled evaluation act the same.
+equally good moves are broken by a hash of the seed, the step and the square (a forward pass
+depends only on its arguments); the chosen action gets all the probability, so greedy and
+sampled evaluation act the same.
 
 Observation channels follow the env's order (envs/rules.py): wall, goal, agents, landmark,
 outside, unseen, ... (tests check that the two agree).
@@ -25,7 +26,8 @@ from collections import deque
 import numpy as np
 import torch
 
-from agents.base import AgentBase, AgentOutput, State
+from agents.base import AgentBase, AgentOutput, State, WriteRequest
+from agents.memory_io import MemoryIO
 from memory.outcome import OutcomeCodec
 
 WALL, GOAL, OUTSIDE, UNSEEN = 0, 1, 4, 5
@@ -53,43 +55,53 @@ class ExplorerAgent(AgentBase):
             raise ValueError(f"obs_shape={obs_shape}: the scripted agents need the maze's 6 base channels")
         if extent < 3:
             raise ValueError(f"extent={extent} must be >= 3")
-        self.extent = int(extent)
-        self.rng = np.random.default_rng(seed)
+        self.extent, self.seed = int(extent), int(seed)
         V = obs_shape[-1]
         self._offsets = np.arange(V) - V // 2
+        # With content `representation` the bank stores what agents ask for: here a view key
+        # and a zero value, so the plumbing works and nothing false is remembered.
+        self.memory_io = (MemoryIO(obs_shape, 1, self.key_dim, self.value_dim, "obs", seed + 1000)
+                          if self.uses_memory else None)
 
     def initial_state(self, batch: int, device: torch.device | str = "cpu") -> State:
+        """pos (B, 2): tracked position; seen, visits (B, E, E): the map and visit counts;
+        steps (B,): steps taken. Small integers, stored as float32 like every agent's state."""
         E = self.extent
-        return {"pos": torch.full((batch, 2), E // 2, dtype=torch.int64, device=device),
-                "seen": torch.full((batch, E, E), UNKNOWN, dtype=torch.int8, device=device),
-                "visits": torch.zeros(batch, E, E, dtype=torch.int16, device=device)}
+        return {"pos": torch.full((batch, 2), float(E // 2), device=device),
+                "seen": torch.full((batch, E, E), float(UNKNOWN), device=device),
+                "visits": torch.zeros(batch, E, E, device=device),
+                "steps": torch.zeros(batch, device=device)}
 
     def _forward(self, obs: torch.Tensor, state: State, recall) -> AgentOutput:
-        B = obs.shape[0]
+        B, dev = obs.shape[0], obs.device
         view = obs.cpu().numpy()
-        pos = state["pos"].cpu().numpy().copy()
-        seen = state["seen"].cpu().numpy().copy()
-        visits = state["visits"].cpu().numpy().copy()
+        arrays = {name: t.cpu().numpy().astype(np.int64) for name, t in state.items()}
         hints = self._hints(recall, B)
         actions = np.zeros(B, dtype=np.int64)
         for r in range(B):
-            actions[r] = self._act(view[r], pos[r], seen[r], visits[r], hints[r])
+            actions[r] = self._act(view[r], arrays["pos"][r], arrays["seen"][r], arrays["visits"][r],
+                                   int(arrays["steps"][r]), hints[r])
+        arrays["steps"] += 1
         logits = torch.full((B, self.n_actions), -SURE)
         logits[torch.arange(B), torch.from_numpy(actions)] = 0.0
-        dev = obs.device
-        new_state = {"pos": torch.from_numpy(pos).to(dev), "seen": torch.from_numpy(seen).to(dev),
-                     "visits": torch.from_numpy(visits).to(dev)}
-        return AgentOutput(logits=logits.to(dev), value=torch.zeros(B, device=dev), state=new_state)
+        new_state = {name: torch.from_numpy(a.astype(np.float32)).to(dev) for name, a in arrays.items()}
+        query = write = None
+        if self.memory_io is not None:
+            query = self.memory_io.key(obs, None)
+            write = WriteRequest(keys=query, values=torch.zeros(B, self.value_dim, device=dev))
+        return AgentOutput(logits=logits.to(dev), value=torch.zeros(B, device=dev), state=new_state,
+                           query=query, write=write)
 
     def _hints(self, recall, batch: int) -> list[int | None]:
         """An action suggested by long-term memory, per row (None: no suggestion)."""
         return [None] * batch
 
     def _act(self, view: np.ndarray, pos: np.ndarray, seen: np.ndarray, visits: np.ndarray,
-             hint: int | None) -> int:
+             steps: int, hint: int | None) -> int:
         """Choose one action for one row; update its position, map and visits in place."""
         E, c = self.extent, view.shape[-1] // 2
         y, x = int(pos[0]), int(pos[1])
+        tie = self._tie_break(steps, y, x)
         blocked = (view[WALL] | view[OUTSIDE]).astype(bool)
         visible = ~view[UNSEEN].astype(bool)
         rows, cols = (y + self._offsets) % E, (x + self._offsets) % E
@@ -99,27 +111,35 @@ class ExplorerAgent(AgentBase):
         visits[y, x] += 1
         open_moves = [a for a in range(1, 5) if not blocked[c + MOVES[a - 1][0], c + MOVES[a - 1][1]]]
         # Once the goal has been seen, the map leads there (a known goal is the best hint).
-        action = self._path_to(seen, y, x, goal=True) if (seen == GOAL_SEEN).any() else None
+        action = self._path_to(seen, y, x, True, tie) if (seen == GOAL_SEEN).any() else None
         if action is None and hint in open_moves:
             dy, dx = MOVES[hint - 1]
             # A suggestion that leads back to a square visited twice is a loop (aliased views).
             if visits[(y + dy) % E, (x + dx) % E] < 2:
                 action = hint
         if action is None:
-            action = self._path_to(seen, y, x, goal=False)
+            action = self._path_to(seen, y, x, False, tie)
         if action is None:      # nothing left to explore from here; wander
-            action = int(self.rng.choice(open_moves)) if open_moves else 0
+            action = open_moves[tie % len(open_moves)] if open_moves else 0
         if action:
             dy, dx = MOVES[action - 1]
             if not blocked[c + dy, c + dx]:
                 pos[:] = ((y + dy) % E, (x + dx) % E)
         return action
 
-    def _path_to(self, seen: np.ndarray, y: int, x: int, goal: bool) -> int | None:
+    def _tie_break(self, steps: int, y: int, x: int) -> int:
+        """A pseudo-random number from the seed, the step and the square: the same inputs give
+        the same choice, so a forward pass depends only on its arguments."""
+        h = (self.seed * 1_000_003 + steps * 7_919 + y * 131 + x * 17) & 0xFFFFFFFF
+        return ((h * 2_654_435_761) & 0xFFFFFFFF) >> 8
+
+    def _path_to(self, seen: np.ndarray, y: int, x: int, goal: bool, tie: int) -> int | None:
         """First action of a shortest path over seen floor to the goal (`goal`) or else to the
-        nearest seen floor square with an unseen neighbour (ties broken at random)."""
+        nearest seen floor square with an unseen neighbour (ties broken by `tie`)."""
         E = self.extent
-        order = self.rng.permutation(4) + 1
+        order = [1 + (tie + i) % 4 for i in range(4)]
+        if tie & 4:
+            order.reverse()
         first = {(y, x): 0}
         queue = deque([(y, x)])
         while queue:
