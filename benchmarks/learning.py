@@ -14,7 +14,6 @@ This is a script, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -27,7 +26,7 @@ import numpy as np
 from experiments.checkpoint import atomic_write_text
 from experiments.config import TrainConfig
 from experiments.main import main_job_config
-from experiments.stats import iqm
+from training_cli import parse, parser_with_run_options, spread
 
 COLUMNS = {"success": "eval/success_rate", "greedy": "eval_greedy/success_rate",
            "steps/bfs": "eval/steps_over_bfs"}
@@ -57,30 +56,17 @@ def random_policy(overrides: list[str]) -> dict[str, float]:
 
 
 def summarise(name: str, runs: list[dict[str, float]]) -> str:
-    cells = []
-    for key in COLUMNS.values():
-        x = np.array([r.get(key, np.nan) for r in runs], dtype=float)
-        x = x[np.isfinite(x)]
-        cells.append(f"{iqm(x):.3f} [{x.min():.2f}-{x.max():.2f}]" if x.size else "-")
+    cells = [spread([r.get(key, np.nan) for r in runs], digits=3) for key in COLUMNS.values()]
     minutes = np.mean([r["minutes"] for r in runs])
     return f"{name:<12} {len(runs):>5} " + " ".join(f"{c:>20}" for c in cells) + f" {minutes:>8.1f}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_with_run_options(__doc__)
     parser.add_argument("--agents", nargs="+", default=["feedforward", "lstm", "gru", "ctm_small"],
                         help="agent config names (configs/agent/)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--set", default="", metavar="OVERRIDES",
-                        help="space-separated Hydra overrides applied to every run")
-    parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (processes)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    parser.add_argument("--out", default=None, help="folder for the run directories (default: a temporary one)")
-    parser.add_argument("--json", default=None, help="also write every run's final metrics to this file")
-    args = parser.parse_args()
-    if args.jobs < 1 or args.threads < 1:
-        parser.error(f"--jobs={args.jobs} and --threads={args.threads} must be >= 1")
-    overrides = args.set.split()
+    args = parse(parser)
+    overrides = args.overrides
     for agent in args.agents:  # a bad agent name or override fails here, before any run starts
         try:
             compose_config([f"agent={agent}", *overrides])

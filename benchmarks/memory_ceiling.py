@@ -19,13 +19,13 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from experiments.checkpoint import atomic_write_text
 from experiments.evaluate import evaluate
 from experiments.main import run_config
 from experiments.train import bank_factory, make_agent
+from training_cli import spread
 
 PRESET = "+experiment=memory"
 
@@ -47,14 +47,6 @@ def measure(agent_name: str, mode: str, seed: int, overrides: list[str]) -> dict
 
 def phases(cfg) -> list[str]:
     return [f"visit_{k}" for k in range(1, cfg.eval.visits + 1)] + ["newcomer"] * cfg.eval.newcomer
-
-
-def cell(values: list[float]) -> str:
-    x = np.array(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if not x.size:
-        return "-"
-    return f"{x.mean():.2f} [{x.min():.2f}-{x.max():.2f}]" if x.size > 1 else f"{x.mean():.2f}"
 
 
 def main() -> None:
@@ -87,7 +79,7 @@ def main() -> None:
         print(f"\n{title}: mean over seeds [lowest-highest]")
         print(f"{'agent/mode':<22}" + "".join(f"{n:>20}" for n in names))
         for key, runs in results.items():
-            print(f"{key:<22}" + "".join(f"{cell([r[f'{n}/{metric}'] for r in runs]):>20}" for n in names))
+            print(f"{key:<22}" + "".join(f"{spread([r[f'{n}/{metric}'] for r in runs], 'mean'):>20}" for n in names))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"overrides": overrides, "seeds": args.seeds,
                                                        "results": results}, indent=2))

@@ -15,7 +15,6 @@ This is a script, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -29,7 +28,7 @@ import torch
 from experiments.checkpoint import atomic_write_text
 from experiments.evaluate import evaluate, random_baseline
 from experiments.main import run_config
-from experiments.stats import iqm
+from training_cli import parse, parser_with_run_options, spread
 from experiments.train import bank_factory, make_agent
 
 PRESET = "+experiment=memory"
@@ -64,29 +63,12 @@ def columns(cfg) -> list[str]:
     return [f"visit_{k}" for k in range(1, cfg.eval.visits + 1)] + ["newcomer"] * cfg.eval.newcomer
 
 
-def cell(values) -> str:
-    x = np.array(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if not x.size:
-        return "-"
-    return f"{iqm(x):.2f} [{x.min():.2f}-{x.max():.2f}]" if x.size > 1 else f"{x[0]:.2f}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_with_run_options(__doc__)
     parser.add_argument("--agents", nargs="+", default=["lstm"], help="trained agents (configs/agent/)")
     parser.add_argument("--modes", nargs="+", default=["none", "solo", "shared"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--set", default="", metavar="OVERRIDES",
-                        help="space-separated Hydra overrides applied to every run")
-    parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (processes)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    parser.add_argument("--out", default=None, help="folder for the run directories (default: a temporary one)")
-    parser.add_argument("--json", default=None, help="also write every result to this file")
-    args = parser.parse_args()
-    if args.jobs < 1 or args.threads < 1:
-        parser.error(f"--jobs={args.jobs} and --threads={args.threads} must be >= 1")
-    overrides = args.set.split()
+    args = parse(parser)
+    overrides = args.overrides
     try:  # a bad name or override fails here, before any run starts
         cfg = compose(args.agents[0], args.modes[0], 0, overrides)
         for agent in args.agents:
@@ -118,7 +100,7 @@ def main() -> None:
         print(f"\n{title}: IQM over seeds [lowest-highest run]")
         print(f"{'agent/mode':<28}" + "".join(f"{n:>20}" for n in names))
         for key in order:
-            print(f"{key:<28}" + "".join(f"{cell([r.get(f'{n}/{metric}') for r in results[key]]):>20}"
+            print(f"{key:<28}" + "".join(f"{spread([r.get(f'{n}/{metric}', np.nan) for r in results[key]]):>20}"
                                          for n in names))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"overrides": overrides, "seeds": args.seeds,

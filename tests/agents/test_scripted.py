@@ -68,13 +68,14 @@ def ceiling(mode: str, seed: int = 0) -> dict[str, float]:
 
 def test_trail_follower_gets_better_with_memory():
     """Measured on this task (5x5 cells, 12 held-out layouts, seeds 0-2), steps / shortest path
-    on visit 2: no memory 2.32-2.84, solo 1.26-1.64, shared 1.28-1.44; newcomers: of solo
-    stores (empty) 2.57-2.79, of a shared store 1.16-1.27; success 1.0 everywhere. The test
-    (seed 0) asks for gaps of 1.5x (shared), 1.3x (solo) and 1.8x (newcomers)."""
+    on visit 2: no memory 2.59-2.83, solo 1.23-1.50, shared 1.17-1.41; newcomers: of solo
+    stores (emptied) 2.59-2.83, the same as no memory, of a shared store 1.17-1.31; success 1.0
+    everywhere. The test (seed 0) asks for gaps of 1.5x (shared and solo against no memory)
+    and 1.8x (shared newcomers against solo ones)."""
     none, solo, shared = (ceiling(mode) for mode in ("none", "solo", "shared"))
     for m in (none, solo, shared):
         assert m["visit_1/success_rate"] == 1.0 and m["visit_2/success_rate"] == 1.0
     assert shared["visit_2/steps_over_bfs"] * 1.5 < none["visit_2/steps_over_bfs"]
-    assert solo["visit_2/steps_over_bfs"] * 1.3 < none["visit_2/steps_over_bfs"]
+    assert solo["visit_2/steps_over_bfs"] * 1.5 < none["visit_2/steps_over_bfs"]
     assert shared["newcomer/steps_over_bfs"] * 1.8 < solo["newcomer/steps_over_bfs"]
     assert shared["memory/cultural_share"] > 0.5 and solo["memory/cultural_share"] == 0.0

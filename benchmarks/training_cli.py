@@ -1,0 +1,40 @@
+"""What the training benchmarks (learning.py, memory_learning.py) share: their command line
+and how they summarise runs over seeds."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from experiments.stats import iqm
+
+
+def parser_with_run_options(description: str) -> argparse.ArgumentParser:
+    """A parser with --seeds, --set, --jobs, --threads, --out and --json."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--set", default="", metavar="OVERRIDES",
+                        help="space-separated Hydra overrides applied to every run")
+    parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (processes)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--out", default=None, help="folder for the run directories (default: a temporary one)")
+    parser.add_argument("--json", default=None, help="also write every run's final metrics to this file")
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    args = parser.parse_args()
+    if args.jobs < 1 or args.threads < 1:
+        parser.error(f"--jobs={args.jobs} and --threads={args.threads} must be >= 1")
+    args.overrides = args.set.split()
+    return args
+
+
+def spread(values, centre: str = "iqm", digits: int = 2) -> str:
+    """'centre [lowest-highest]' of the finite values (IQM or mean), '-' when there are none."""
+    x = np.array(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return "-"
+    middle = iqm(x) if centre == "iqm" else x.mean()
+    return f"{middle:.{digits}f} [{x.min():.2f}-{x.max():.2f}]" if x.size > 1 else f"{x[0]:.{digits}f}"
