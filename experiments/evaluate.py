@@ -25,8 +25,9 @@ from experiments.rollout import Collector
 
 @torch.no_grad()
 def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) -> dict[str, float]:
-    """Returns flat metrics: success_rate, steps_over_bfs, and per visit k (1-based)
-    visit_k/success_rate, visit_k/episode_length, visit_k/steps_over_bfs."""
+    """Returns flat metrics: success_rate, steps_over_bfs (over the visits), and per visit k
+    (1-based) visit_k/success_rate, visit_k/episode_length, visit_k/steps_over_bfs; with
+    `eval.newcomer` the same three under newcomer/; with a bank, its memory/* statistics."""
     ev = cfg.eval
     plays = ev.visits + ev.newcomer                      # episodes per held-out layout
     maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=plays)

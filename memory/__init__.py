@@ -10,6 +10,8 @@ Modules, one job each:
     stores          search backends over the ring buffers: flat, ivf, hnsw
     search          exact kNN kernels (FAISS brute force, batched matmul + top-k)
     policy          write policy: every, every_k, gated
+    outcome         OutcomeCodec: the value layout of outcome-labelled entries
+    hindsight       HindsightWriter: buffers each row's episode, writes it labelled when it ends
     persist         atomic .npz save / load
     stats           read and write counters
 """
