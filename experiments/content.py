@@ -10,8 +10,8 @@
                     when the writer's episode ends (memory/hindsight.py). Reads use the key of
                     the current view, so a reader finds what was done where it stands.
 
-A content kind is a class with the methods of `RepresentationContent`; `register_content`
-adds one under a name the config can select.
+A content kind is a subclass of `Content`; `register_content` adds one under a name the
+config can select.
 """
 from __future__ import annotations
 
@@ -59,8 +59,8 @@ class ViewKeys:
         return F.normalize(x @ self.weight.T, dim=-1)
 
 
-class RepresentationContent:
-    """The agent's own write request every step (see the module docstring)."""
+class Content:
+    """What a content kind does, called by the collector; every method a no-op here."""
 
     def __init__(self, bank: MemoryBank):
         self.bank = bank
@@ -70,23 +70,30 @@ class RepresentationContent:
 
     def query(self, obs: torch.Tensor, starts: torch.Tensor) -> torch.Tensor | None:
         """The read query for `obs` (R, ...), or None to use the agent's previous query.
-        Must not change state: the collector also calls it for the bootstrap value."""
+        Called again for the bootstrap value at the end of a rollout, so it may only cache."""
         return None
 
     def before_step(self, out, acting: torch.Tensor, episode: torch.Tensor, t: torch.Tensor) -> None:
-        """After the agent acted, before the env steps: episode, t (B,) of the mazes."""
-        if out.write is None:
-            return
-        B, N = self.bank.config.n_mazes, self.bank.config.n_agents
-        self.bank.write(out.write.keys.view(B, N, -1), out.write.values.view(B, N, -1),
-                        {"episode": episode, "step": t}, acting.view(B, N))
+        """After the agent acted, before the env steps: its output, who acted (R,), and the
+        mazes' episode ids and steps (B,)."""
 
     def after_step(self, action, reward, terminated, truncated, acting, episode) -> None:
         """After the env stepped: per row (R,) action, reward, terminated, truncated, acting;
         episode (R,) the episode id the step belonged to."""
 
 
-class OutcomeContent(RepresentationContent):
+class RepresentationContent(Content):
+    """The agent's own write request every step (see the module docstring)."""
+
+    def before_step(self, out, acting, episode, t) -> None:
+        if out.write is None:
+            return
+        B, N = self.bank.config.n_mazes, self.bank.config.n_agents
+        self.bank.write(out.write.keys.view(B, N, -1), out.write.values.view(B, N, -1),
+                        {"episode": episode, "step": t}, acting.view(B, N))
+
+
+class OutcomeContent(Content):
     """View keys and hindsight outcome labels (see the module docstring).
 
     horizon: the env's max_steps; gamma: discount of the return label; history: previous

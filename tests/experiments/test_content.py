@@ -61,7 +61,11 @@ def test_outcome_entries_in_the_loop_are_labelled_and_read_where_the_reader_stan
     codec = OutcomeCodec(5, cfg.maze.horizon)
     stores, counts = bank.ring.values.shape[0], bank.sizes()
     for s in range(stores):
-        out = codec.decode(bank.ring.values[s, :counts[s]])
+        values = bank.ring.values[s, :counts[s]]
+        # Every entry is an outcome entry: the agent's own write requests are not stored.
+        assert torch.equal(values[:, :5].sum(-1), torch.ones(len(values)))
+        assert ((values[:, 5] == 0) | (values[:, 5] == 1)).all() and (values[:, codec.width:] == 0).all()
+        out = codec.decode(values)
         assert ((out.steps_left >= 1) | ~out.reached).all() and (out.steps_left <= cfg.maze.horizon).all()
         assert (bank.ring.writer[s, :counts[s]] == s % collector.N).all()   # solo: own entries only
     # Reads use the current view: a hit with score 1 was written at an identical view.
