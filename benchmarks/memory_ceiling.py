@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from experiments.checkpoint import atomic_write_text
-from experiments.evaluate import evaluate
+from experiments.evaluate import evaluate, phase_names
 from experiments.main import run_config
 from experiments.train import bank_factory, make_agent
 from training_cli import spread
@@ -31,22 +32,18 @@ PRESET = "+experiment=memory"
 
 
 def compose(agent: str, mode: str, seed: int, overrides: list[str]):
-    cfg = run_config([PRESET, f"agent={agent}", f"memory={mode}", f"seed={seed}", *overrides])
-    layout_seed = cfg.eval.layout_seed + seed
-    return run_config([PRESET, f"agent={agent}", f"memory={mode}", f"seed={seed}",
-                       f"eval.layout_seed={layout_seed}", *overrides])
+    return run_config([PRESET, f"agent={agent}", f"memory={mode}", f"seed={seed}", *overrides])
 
 
-def measure(agent_name: str, mode: str, seed: int, overrides: list[str]) -> dict[str, float]:
+def measure(agent_name: str, mode: str, seed: int, overrides: list[str], own_layouts: bool = True) -> dict:
+    """Evaluate a reference agent; `own_layouts`: the seed draws its own held-out layouts."""
     cfg = compose(agent_name, mode, seed, overrides)
+    if own_layouts:
+        cfg.eval = replace(cfg.eval, layout_seed=cfg.eval.layout_seed + seed)
     device = torch.device("cpu")
     agent = make_agent(cfg, cfg.maze.obs_shape, 5, device)
     return evaluate(agent, cfg, bank_factory(cfg, agent, cfg.maze.n_agents, device), device,
                     greedy=True, seed=seed)
-
-
-def phases(cfg) -> list[str]:
-    return [f"visit_{k}" for k in range(1, cfg.eval.visits + 1)] + ["newcomer"] * cfg.eval.newcomer
 
 
 def main() -> None:
@@ -63,7 +60,7 @@ def main() -> None:
         cfgs = {(a, m): compose(a, m, 0, overrides) for a in args.agents for m in args.modes}
     except Exception as err:  # Hydra and our config checks raise several types
         parser.error(str(err))
-    names = phases(next(iter(cfgs.values())))
+    names = phase_names(next(iter(cfgs.values())).eval)
     maze = next(iter(cfgs.values())).maze
     print(f"memory task: {maze.rows}x{maze.cols} cells, {maze.n_agents} agents, spawn {maze.spawn}, "
           f"max_steps {maze.horizon}; seeds {args.seeds}; overrides {overrides or 'none'}", flush=True)

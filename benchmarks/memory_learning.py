@@ -23,21 +23,14 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from experiments.checkpoint import atomic_write_text
-from experiments.evaluate import evaluate, random_baseline
-from experiments.main import run_config
+from experiments.evaluate import phase_names, random_baseline
+from memory_ceiling import compose, measure
 from training_cli import parse, parser_with_run_options, spread
-from experiments.train import bank_factory, make_agent
 
-PRESET = "+experiment=memory"
 REFERENCES = [("explorer", "none"), ("trail_follower", "none"), ("trail_follower", "solo"),
               ("trail_follower", "shared")]
-
-
-def compose(agent: str, mode: str, seed: int, overrides: list[str]):
-    return run_config([PRESET, f"agent={agent}", f"memory={mode}", f"seed={seed}", *overrides])
 
 
 def train_one(agent: str, mode: str, seed: int, overrides: list[str], threads: int, out: str) -> dict:
@@ -50,17 +43,6 @@ def train_one(agent: str, mode: str, seed: int, overrides: list[str], threads: i
     final = {k.removeprefix("eval/"): v for k, v in train(cfg).items() if k.startswith("eval/")}
     final["minutes"] = (time.perf_counter() - start) / 60
     return final
-
-
-def reference(agent: str, mode: str, seed: int, overrides: list[str]) -> dict:
-    cfg = compose(agent, mode, seed, overrides)
-    device = torch.device("cpu")
-    net = make_agent(cfg, cfg.maze.obs_shape, 5, device)
-    return evaluate(net, cfg, bank_factory(cfg, net, cfg.maze.n_agents, device), device, seed=seed)
-
-
-def columns(cfg) -> list[str]:
-    return [f"visit_{k}" for k in range(1, cfg.eval.visits + 1)] + ["newcomer"] * cfg.eval.newcomer
 
 
 def main() -> None:
@@ -92,9 +74,9 @@ def main() -> None:
             print(f"  {agent}/{mode} seed {seed}: success {final['success_rate']:.3f}, newcomer "
                   f"{final.get('newcomer/success_rate', float('nan')):.3f} ({final['minutes']:.1f} min)", flush=True)
     for agent, mode in REFERENCES:
-        results[f"{agent}/{mode} (ref)"] = [reference(agent, mode, s, overrides) for s in args.seeds]
+        results[f"{agent}/{mode} (ref)"] = [measure(agent, mode, s, overrides, own_layouts=False) for s in args.seeds]
     results["random (ref)"] = [random_baseline(compose("random", "none", 0, overrides), seed=s) for s in args.seeds]
-    names = columns(cfg)
+    names = phase_names(cfg.eval)
     order = sorted(k for k in results if "(ref)" not in k) + [k for k in results if "(ref)" in k]
     for metric, title in (("success_rate", "success"), ("steps_over_bfs", "steps / shortest path")):
         print(f"\n{title}: IQM over seeds [lowest-highest run]")

@@ -162,3 +162,17 @@ def make_content(spec: dict, bank: MemoryBank, obs_shape, n_actions: int, horizo
         return OutcomeContent(bank, obs_shape, n_actions, horizon, gamma, seed=seed + 2000, **spec)
     return cls(bank, obs_shape=obs_shape, n_actions=n_actions, horizon=horizon, gamma=gamma,
                seed=seed, **spec)
+
+
+def content_for(cfg, bank, agent, n_actions: int):
+    """The run's content kind for a `TrainConfig`, or None without memory; a bad
+    `memory.content` raises the config error that names it."""
+    from experiments.config import ConfigError
+
+    if bank is None or agent.key_dim == 0:
+        return None
+    try:
+        return make_content(cfg.memory.content, bank, cfg.maze.obs_shape, n_actions, cfg.maze.horizon,
+                            cfg.algo.gamma, cfg.seed)
+    except ValueError as err:
+        raise ConfigError(f"memory.content: {err}") from err

@@ -20,7 +20,13 @@ from __future__ import annotations
 import torch
 
 from envs import BatchedMazeEnv
+from experiments.content import content_for
 from experiments.rollout import Collector
+
+
+def phase_names(ev) -> list[str]:
+    """What each play of a held-out layout is logged as: visit_1 .. visit_K, then newcomer."""
+    return [f"visit_{k}" for k in range(1, ev.visits + 1)] + ["newcomer"] * ev.newcomer
 
 
 @torch.no_grad()
@@ -34,7 +40,6 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
     env = BatchedMazeEnv(ev.episodes, maze, device=device, validate_actions=False)
     bank = make_bank(ev.episodes)
     generator = torch.Generator(device=device).manual_seed(seed)
-    from experiments.train import content_for
     collector = Collector(env, agent, bank, cfg.memory.k, generator,
                           content=content_for(cfg, bank, agent, env.n_actions))
     collector.start(seed)
@@ -62,8 +67,7 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
     metrics: dict[str, float] = {}
     cat = lambda xs: torch.cat(xs) if xs else torch.empty(0)  # noqa: E731
     mean = lambda x: float(x.mean()) if x.numel() else float("nan")  # noqa: E731
-    names = [f"visit_{k}" for k in range(1, ev.visits + 1)] + ["newcomer"] * ev.newcomer
-    for name, v in zip(names, per_visit):
+    for name, v in zip(phase_names(ev), per_visit):
         metrics[f"{name}/success_rate"] = mean(cat(v["success"]))
         metrics[f"{name}/episode_length"] = mean(cat(v["length"]))
         metrics[f"{name}/steps_over_bfs"] = mean(cat(v["efficiency"]))

@@ -109,7 +109,7 @@ class Collector:
         self.device = env.device
         self.uses_memory = bank is not None and agent.key_dim > 0
         # What entries say (experiments/content.py); the agent's own write requests by default.
-        self.content = content if content is not None or not self.uses_memory else RepresentationContent(bank)
+        self.content = content or (RepresentationContent(bank) if self.uses_memory else None)
 
     def start(self, seed: int) -> None:
         obs, info = self.env.reset(seed=seed)

@@ -20,7 +20,7 @@ import torch
 from envs import BatchedMazeEnv
 from experiments import checkpoint
 from experiments.config import ConfigError, TrainConfig
-from experiments.content import make_content
+from experiments.content import content_for
 from experiments.evaluate import evaluate
 from experiments.logbook import EpisodeLog, RunLogger
 from experiments.ppo import update
@@ -68,17 +68,6 @@ def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
         except TypeError as err:
             raise ConfigError(f"memory.bank: {err}") from err
     return make
-
-
-def content_for(cfg: TrainConfig, bank, agent, n_actions: int):
-    """The run's memory content kind (experiments/content.py), or None without memory."""
-    if bank is None or agent.key_dim == 0:
-        return None
-    try:
-        return make_content(cfg.memory.content, bank, cfg.maze.obs_shape, n_actions, cfg.maze.horizon,
-                            cfg.algo.gamma, cfg.seed)
-    except ValueError as err:
-        raise ConfigError(f"memory.content: {err}") from err
 
 
 MEMORY_TAGS = {"size_mean": "size", "reads": "reads", "writes": "writes", "hit_rate": "hit_rate",

@@ -9,7 +9,8 @@ from agents.params import load_config
 from envs import BatchedMazeEnv
 from experiments.config import TrainConfig
 from experiments.rollout import Collector
-from experiments.train import bank_factory, content_for, make_agent
+from experiments.content import content_for
+from experiments.train import bank_factory, make_agent
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
