@@ -109,7 +109,7 @@ class BatchedMazeEnv:
             "position": w.pos,
             "distance": w.distance_to_goal(),
             "success": w.success,
-            "episode": w.episode,
+            "episode_index": w.episode,
             "layout_id": w.layout_index,
             "reset": reset,
             "layout_changed": layout_changed,

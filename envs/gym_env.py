@@ -7,7 +7,9 @@
 | Observation | `Box(0, 255, (C, V, V), uint8)`, as in `MazeEnv` |
 | Reward, termination, info | as in `MazeEnv` for its single agent |
 
-It wraps a one-agent `MazeEnv`, so every rule and option is shared.
+It wraps a one-agent `MazeEnv`, so every rule and option is shared; `n_agents` defaults
+to 1 here and any other value is refused. Standard wrappers and learners work unchanged:
+`RecordEpisodeStatistics`, SB3's `Monitor` and `PPO("MlpPolicy", FlattenObservation(env))`.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ class MazeGymEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array", "ansi", "human"], "render_fps": 5}
 
     def __init__(self, config: MazeConfig | None = None, render_mode: str | None = None, **options):
-        config = MazeConfig.from_kwargs(config, **options)
+        # One agent unless told otherwise; MazeConfig's own default (4) is for the multi-agent envs.
+        config = MazeConfig.from_kwargs(config if config is not None else MazeConfig(n_agents=1), **options)
         if config.n_agents != 1:
             raise ValueError(f"MazeGymEnv is single-agent: n_agents={config.n_agents}, allowed: 1 "
                              "(use MazeEnv for several agents)")

@@ -9,20 +9,20 @@
 | Channels | wall, goal, agents (other live agents on the square), landmark id, outside (beyond the grid), unseen (hidden by a wall when `see_through_walls=False`); optional row, col (`observe_position`) and last_action (`observe_last_action`) |
 | Reward | at the goal: 1 - 0.9 t / max_steps (`reward_decay=True`) or 1; minus `step_penalty` every step |
 | Termination | an agent terminates on reaching the goal; all remaining agents truncate at `max_steps` |
-| Info | per agent: position (row, col), distance (BFS steps to the goal), success, episode, layout_id |
+| Info | per agent: position (row, col), distance (BFS steps to the goal), success, episode_index (the current episode's number in this maze, from 0), layout_id; no `episode` key, which Gymnasium and SB3 reserve for episode statistics |
 | Variants | generators dfs, prim, kruskal, wilson, rooms, open; `braid`; `n_landmarks`; `agents_block`; layout replay with `episodes_per_layout` and `layout_seed` |
 | Render modes | `rgb_array`, `ansi`, `human` (prints the ansi picture; safe on headless machines) |
 
 All options are the fields of `envs.MazeConfig`, which documents each one. The
 rules live in `envs.rules` and the state in `envs.world.World`, shared with
-`BatchedMazeEnv`, so the two cannot drift apart.
+`BatchedMazeEnv` (here on numpy arrays, there on torch tensors), so the two cannot
+drift apart.
 """
 from __future__ import annotations
 
 import functools
 
 import numpy as np
-import torch
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
@@ -51,7 +51,8 @@ class MazeEnv(ParallelEnv):
         self.possible_agents = [f"agent_{i}" for i in range(self.config.n_agents)]
         self.agents: list[str] = []
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
-        self._world = World(self.config, n_mazes=1, device="cpu", maze_index=maze_index)
+        # numpy: torch's fixed cost per operation would dominate arrays this small.
+        self._world = World(self.config, n_mazes=1, maze_index=maze_index, backend="numpy")
         self._obs_space = spaces.Box(0, 255, self.config.obs_shape, dtype=np.uint8)
         self._act_space = spaces.Discrete(N_ACTIONS)
 
@@ -83,42 +84,40 @@ class MazeEnv(ParallelEnv):
         if not self.agents:
             raise RuntimeError("step() called with no live agents: call reset() first")
         acting = list(self.agents)
-        action_row = self._action_row(actions, acting)
-        world = self._world
-        reward, terminated, truncated = world.step(action_row)
+        reward, terminated, truncated = self._world.step(self._action_row(actions, acting))
+        # tolist() gives Python floats and bools, the types the API promises.
         reward, terminated, truncated = reward[0].tolist(), terminated[0].tolist(), truncated[0].tolist()
-        rewards = {a: float(reward[self._index[a]]) for a in acting}
-        terminations = {a: bool(terminated[self._index[a]]) for a in acting}
-        truncations = {a: bool(truncated[self._index[a]]) for a in acting}
+        rows = [self._index[a] for a in acting]
+        rewards = {a: reward[i] for a, i in zip(acting, rows)}
+        terminations = {a: terminated[i] for a, i in zip(acting, rows)}
+        truncations = {a: truncated[i] for a, i in zip(acting, rows)}
         observations = self._observations(acting)
         infos = self._infos(acting)
-        self.agents = [a for a in acting if not (terminations[a] or truncations[a])]
+        self.agents = [a for a, i in zip(acting, rows) if not (terminated[i] or truncated[i])]
         if self.render_mode == "human":
             self.render()
         return observations, rewards, terminations, truncations, infos
 
-    def _action_row(self, actions: dict, acting: list[str]) -> torch.Tensor:
+    def _action_row(self, actions: dict, acting: list[str]) -> np.ndarray:
         extra = sorted(set(actions) - set(acting))
         if extra:
             raise ValueError(f"actions given for agents that are not live: {extra}; live agents: {acting}")
         missing = [a for a in acting if a not in actions]
         if missing:
             raise ValueError(f"no action for live agents {missing}")
-        row = torch.zeros(1, self.config.n_agents, dtype=torch.int64)
+        row = [0] * self.config.n_agents
         for agent, action in actions.items():
-            if isinstance(action, np.ndarray) and action.shape == ():
-                action = action.item()
-            if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-                raise ValueError(f"action for {agent} must be an int in [0, {N_ACTIONS}), got {action!r}")
-            if not 0 <= int(action) < N_ACTIONS:
-                raise ValueError(f"action {int(action)} for {agent} is outside [0, {N_ACTIONS})")
-            row[0, self._index[agent]] = int(action)
-        return row
+            if type(action) is not int:  # plain ints skip the slower checks
+                action = _as_int(agent, action)
+            if not 0 <= action < N_ACTIONS:
+                raise ValueError(f"action {action} for {agent} is outside [0, {N_ACTIONS})")
+            row[self._index[agent]] = action
+        return np.array([row], dtype=np.int64)
 
     def _observations(self, agents: list[str]) -> dict[str, np.ndarray]:
-        obs = self._world.observe()[0].numpy()
-        # Copies, so that no two returned observations share memory.
-        return {a: obs[self._index[a]].copy() for a in agents}
+        obs = self._world.observe()[0]
+        # Views of a fresh array: no two observations overlap, and no later step writes to them.
+        return {a: obs[self._index[a]] for a in agents}
 
     def _infos(self, agents: list[str]) -> dict[str, dict]:
         world = self._world
@@ -130,7 +129,7 @@ class MazeEnv(ParallelEnv):
         for a in agents:
             i = self._index[a]
             out[a] = {"position": tuple(pos[i]), "distance": int(dist[i]), "success": bool(success[i]),
-                      "episode": episode, "layout_id": layout_id}
+                      "episode_index": episode, "layout_id": layout_id}
         return out
 
     # ------------------------------------------------------------------ pictures
@@ -145,7 +144,7 @@ class MazeEnv(ParallelEnv):
             return None
         if self.layout is None:
             raise RuntimeError("render() before reset(): there is no maze yet")
-        pos, alive = self._world.pos[0].numpy(), self._world.alive[0].numpy()
+        pos, alive = self._world.pos[0], self._world.alive[0]
         if self.render_mode == "rgb_array":
             return render_rgb(self.layout, pos, alive)
         text = render_ansi(self.layout, pos, alive)
@@ -156,6 +155,15 @@ class MazeEnv(ParallelEnv):
 
     def close(self):
         pass
+
+
+def _as_int(agent: str, action) -> int:
+    """A numpy integer or 0-d integer array as an int; bools, floats and the rest fail."""
+    if isinstance(action, np.ndarray) and action.shape == ():
+        action = action.item()
+    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+        raise ValueError(f"action for {agent} must be an int in [0, {N_ACTIONS}), got {action!r}")
+    return int(action)
 
 
 def parallel_env(**kwargs) -> MazeEnv:

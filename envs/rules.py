@@ -1,9 +1,10 @@
-"""The rules of the maze, written once as batched torch functions.
+"""The rules of the maze, written once as batched array functions.
 
 Both `MazeEnv` (PettingZoo, one maze) and `BatchedMazeEnv` (B mazes on any device)
-are thin shells around `World`, which applies these functions to tensors with a
+are thin shells around `World`, which applies these functions to arrays with a
 leading maze dimension B and an agent dimension N. Nothing here loops over mazes
-or agents in Python.
+or agents in Python. Every function runs on torch tensors or numpy arrays alike
+(see envs.arrays): the batched env uses torch, the one-maze envs numpy.
 
 Static squares are packed into one byte per square (the *cell code*), stored on a
 grid padded by V//2 squares of `outside` on every side, so a window is one gather:
@@ -16,17 +17,27 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from envs import arrays
+from envs.arrays import Array
+
 # Actions: Discrete(5).
 STAY, NORTH, EAST, SOUTH, WEST = range(5)
 N_ACTIONS = 5
 ACTION_NAMES = ("stay", "north", "east", "south", "west")
-ACTION_DELTAS = torch.tensor([[0, 0], [-1, 0], [0, 1], [1, 0], [0, -1]], dtype=torch.int64)
+_DELTAS = np.array([[0, 0], [-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int64)
+ACTION_DELTAS = torch.from_numpy(_DELTAS)
 
 # Observation channels, in order. The optional ones follow the base six.
 WALL, GOAL, AGENTS, LANDMARK, OUTSIDE, UNSEEN = range(6)
 BASE_CHANNELS = ("wall", "goal", "agents", "landmark", "outside", "unseen")
 
 _WALL_BIT, _GOAL_BIT, _OUTSIDE_BIT, _LANDMARK_SHIFT = 1, 2, 4, 3
+# Every channel as (code >> shift) & mask, decoded in one broadcast: WALL..OUTSIDE are
+# final; UNSEEN first holds the opaque bits (nonzero: the square blocks sight); AGENTS
+# and the optional channels decode to 0 and are filled in later.
+_PLANE_SHIFT = np.array([0, 1, 0, _LANDMARK_SHIFT, 2, 0, 0, 0, 0], dtype=np.uint8).reshape(-1, 1)
+_PLANE_MASK = np.array([_WALL_BIT, 1, 0, 255 >> _LANDMARK_SHIFT, 1, _WALL_BIT | _OUTSIDE_BIT, 0, 0, 0],
+                       dtype=np.uint8).reshape(-1, 1)
 
 
 def channel_names(observe_position: bool, observe_last_action: bool) -> tuple[str, ...]:
@@ -86,13 +97,16 @@ def sight_lines(view_size: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class ObservationTables:
-    """Constant tensors that turn positions into windows, built once per device."""
+    """Constant arrays that turn positions into windows, built once per backend and device."""
 
-    offsets: torch.Tensor   # (V*V,) flat offsets of the window squares on the padded grid
-    blockers: torch.Tensor  # (V*V, V*V) float: [j, t] = 1 if square j lies on the sight line to t
+    offsets: Array      # (V*V,) flat offsets of the window squares on the padded grid
+    blockers: Array     # (V*V, V*V) float: [j, t] = 1 if square j lies on the sight line to t
+    plane_shift: Array  # (9, 1) uint8: channel c decodes as (code >> shift[c]) & mask[c]
+    plane_mask: Array   # (9, 1) uint8
 
     @staticmethod
-    def build(view_size: int, padded_width: int, device) -> "ObservationTables":
+    def build(view_size: int, padded_width: int, device="cpu",
+              backend: str = "torch") -> "ObservationTables":
         V = view_size
         dy, dx = np.meshgrid(np.arange(V), np.arange(V), indexing="ij")
         between, valid = sight_lines(V)
@@ -100,13 +114,15 @@ class ObservationTables:
         for t in range(V * V):
             blockers[between[t][valid[t]], t] = 1.0
         return ObservationTables(
-            offsets=torch.as_tensor((dy * padded_width + dx).reshape(-1), device=device),
-            blockers=torch.as_tensor(blockers, device=device),
+            offsets=arrays.from_numpy((dy * padded_width + dx).reshape(-1), backend, device),
+            blockers=arrays.from_numpy(blockers, backend, device),
+            plane_shift=arrays.from_numpy(_PLANE_SHIFT, backend, device),
+            plane_mask=arrays.from_numpy(_PLANE_MASK, backend, device),
         )
 
 
-def move(pos: torch.Tensor, actions: torch.Tensor, alive: torch.Tensor, code: torch.Tensor,
-         goal: torch.Tensor, pad: int, agents_block: bool) -> torch.Tensor:
+def move(pos: Array, actions: Array, alive: Array, code: Array, goal: Array, pad: int,
+         agents_block: bool) -> Array:
     """Next positions (B, N, 2) after `actions` (B, N).
 
     A move into a wall leaves the agent in place; so does any action of a dead agent.
@@ -115,89 +131,108 @@ def move(pos: torch.Tensor, actions: torch.Tensor, alive: torch.Tensor, code: to
     when the target is held by an agent whose own move was cancelled. The goal
     square never blocks: agents leave the maze there.
     """
+    xp = arrays.module(pos)
     B, N = actions.shape
-    deltas = ACTION_DELTAS.to(pos.device)[actions] * alive.unsqueeze(-1)
-    target = pos + deltas
-    flat = _padded_flat(target, code, pad)
-    hits_wall = (code.view(B, -1).gather(1, flat) & (_WALL_BIT | _OUTSIDE_BIT)) > 0
-    target = torch.where(hits_wall.unsqueeze(-1), pos, target)
+    # Dead agents stay (action 0) whatever they were given.
+    target = pos + arrays.constant(_DELTAS, like=pos)[actions * alive]
+    square = arrays.at(code, target[..., 0] + pad, target[..., 1] + pad)
+    hits_wall = (square & (_WALL_BIT | _OUTSIDE_BIT)) > 0
+    target = xp.where(hits_wall[..., None], pos, target)
     if not agents_block or N == 1:
         return target
-    others = ~torch.eye(N, dtype=torch.bool, device=pos.device)
-    live_pair = alive.unsqueeze(2) & alive.unsqueeze(1) & others           # (B, N, N)
-    at_goal = (target == goal.unsqueeze(1)).all(-1)                          # (B, N)
+    others = ~xp.eye(N, dtype=xp.bool, device=pos.device)
+    live_pair = alive[:, :, None] & alive[:, None, :] & others               # (B, N, N)
+    at_goal = (target == goal[:, None]).all(-1)                              # (B, N)
     # Each round only cancels moves, so N rounds reach the fixed point.
     for _ in range(N):
-        same = (target.unsqueeze(2) == target.unsqueeze(1)).all(-1) & live_pair
-        swap = ((target.unsqueeze(2) == pos.unsqueeze(1)).all(-1)
-                & (pos.unsqueeze(2) == target.unsqueeze(1)).all(-1) & live_pair)
+        same = (target[:, :, None] == target[:, None]).all(-1) & live_pair
+        swap = ((target[:, :, None] == pos[:, None]).all(-1)
+                & (pos[:, :, None] == target[:, None]).all(-1) & live_pair)
         blocked = ((same | swap).any(-1) & ~at_goal & (target != pos).any(-1))
         if not bool(blocked.any()):
             break
-        target = torch.where(blocked.unsqueeze(-1), pos, target)
+        target = xp.where(blocked[..., None], pos, target)
         at_goal = at_goal & ~blocked
     return target
 
 
-def _padded_flat(pos: torch.Tensor, code: torch.Tensor, pad: int) -> torch.Tensor:
-    """Flat index (B, N) of grid positions on the padded code grid (B, Hp, Wp)."""
-    Wp = code.shape[-1]
-    return (pos[..., 0] + pad) * Wp + (pos[..., 1] + pad)
+def window_squares(pos: Array, code: Array, tables: ObservationTables) -> Array:
+    """Flat indices (B, K*V*V) on the padded grid of the windows centred on `pos` (B, K, 2).
+
+    A window's top-left square on the padded grid is the agent's unpadded position."""
+    corner = pos[..., 0] * code.shape[-1] + pos[..., 1]
+    return (corner[..., None] + tables.offsets).reshape(corner.shape[0], -1)
 
 
-def observe(code: torch.Tensor, pos: torch.Tensor, alive: torch.Tensor, last_action: torch.Tensor,
+def layout_planes(code: Array, squares: Array, tables: ObservationTables, see_through_walls: bool,
+                  n_channels: int) -> Array:
+    """What windows show of the layout alone, given their `window_squares` (B, K*V*V):
+    channel-major (C, B, K, V*V) uint8 with WALL..OUTSIDE (hidden squares zeroed), UNSEEN,
+    the visibility (0/1) in the AGENTS row for `observe` to multiply by the agent counts,
+    and the optional channels 0. Channel-major, every operation is a few long runs, which
+    torch's CPU kernels need to be fast."""
+    xp = arrays.module(code)
+    S = tables.offsets.shape[0]
+    B, K, C = squares.shape[0], squares.shape[1] // S, n_channels
+    cells = arrays.gather(code.reshape(B, -1), squares)
+    planes = ((cells.reshape(1, -1) >> tables.plane_shift[:C]) & tables.plane_mask[:C]).reshape(C, B, K, S)
+    if see_through_walls:
+        planes[AGENTS] = 1
+        planes[UNSEEN] = 0
+    else:
+        # A square is hidden when any square on its sight line is opaque: one small matmul.
+        opaque = arrays.cast(planes[UNSEEN], tables.blockers.dtype).reshape(B * K, S)
+        visible = (opaque @ tables.blockers).reshape(B, K, S) == 0
+        planes[:UNSEEN] *= visible.view(xp.uint8)
+        planes[AGENTS] = visible
+        planes[UNSEEN] = ~visible
+    return planes
+
+
+def observe(code: Array, pos: Array, alive: Array, last_action: Array,
             tables: ObservationTables, pad: int, see_through_walls: bool,
-            observe_position: bool, observe_last_action: bool) -> torch.Tensor:
+            observe_position: bool, observe_last_action: bool, layout_view: Array | None = None) -> Array:
     """Egocentric windows (B, N, C, V, V) uint8, north-up, centred on each agent.
 
     code (B, Hp, Wp) uint8 cell codes; pos (B, N, 2) grid positions; alive (B, N)
     (only live agents are seen by others); last_action (B, N) in 0..5.
+    layout_view: optional `layout_planes` of every grid square (C, B, H*W, V*V), kept by
+    callers that observe one layout many times; None computes the planes afresh.
     Dead agents still get a window (from where they stopped), so callers can show a
     finished agent its last view.
     """
+    xp = arrays.module(code)
     B, N = alive.shape
     V = 2 * pad + 1
     S = V * V
     C = 6 + 2 * observe_position + observe_last_action
-    code_flat = code.view(B, -1)
-    # The window's top-left square on the padded grid is the agent's unpadded position.
-    corner = pos[..., 0] * code.shape[-1] + pos[..., 1]                      # (B, N)
-    idx = (corner.unsqueeze(-1) + tables.offsets).view(B, N * S)             # (B, N*S)
-    cells = code_flat.gather(1, idx).view(B, N, S)                           # uint8 codes
-    # Other live agents: occupancy counts, minus oneself at the centre.
-    occupancy = torch.zeros(code_flat.shape, dtype=torch.uint8, device=code.device)
-    occupancy.scatter_add_(1, _padded_flat(pos, code, pad), alive.to(torch.uint8))
-    agents = occupancy.gather(1, idx).view(B, N, S)
-    agents[:, :, S // 2] -= alive.to(torch.uint8)
-    out = torch.empty(B, N, C, S, dtype=torch.uint8, device=code.device)
-    if see_through_walls:
-        out[:, :, UNSEEN] = 0
-    else:
-        # A square is hidden when any square on its sight line is opaque: one small matmul.
-        opaque = ((cells & (_WALL_BIT | _OUTSIDE_BIT)) > 0).to(tables.blockers.dtype)
-        hidden = (opaque.view(B * N, S) @ tables.blockers).view(B, N, S) > 0
-        visible = (~hidden).to(torch.uint8)
-        cells = cells * visible
-        agents = agents * visible
-        out[:, :, UNSEEN] = hidden
-    out[:, :, WALL] = cells & _WALL_BIT
-    out[:, :, GOAL] = (cells >> 1) & 1
-    out[:, :, AGENTS] = agents
-    out[:, :, LANDMARK] = cells >> _LANDMARK_SHIFT
-    out[:, :, OUTSIDE] = (cells >> 2) & 1
+    Hp, Wp = code.shape[1:]
+    squares = window_squares(pos, code, tables)                              # (B, N*S)
+    if layout_view is None:
+        planes = layout_planes(code, squares, tables, see_through_walls, C)   # (C, B, N, S)
+    else:  # a copy: the cache stays as it is
+        planes = layout_view[:, arrays.batch_index(code), pos[..., 0] * (Wp - 2 * pad) + pos[..., 1]]
+    # Other live agents: occupancy counts, minus oneself at the centre, where visible.
+    alive_count = alive.view(xp.uint8)  # bool as 0/1 bytes, no copy
+    occupancy = xp.zeros((B, Hp * Wp), dtype=xp.uint8, device=code.device)
+    arrays.scatter_add_(occupancy, squares[:, S // 2::S], alive_count)       # each window's centre
+    agents = arrays.gather(occupancy, squares).reshape(B, N, S)
+    agents[:, :, S // 2] -= alive_count
+    planes[AGENTS] *= agents
     extra = 6
     if observe_position:
-        out[:, :, extra] = pos[..., 0:1].to(torch.uint8)
-        out[:, :, extra + 1] = pos[..., 1:2].to(torch.uint8)
+        planes[extra] = arrays.cast(pos[..., 0:1], xp.uint8)
+        planes[extra + 1] = arrays.cast(pos[..., 1:2], xp.uint8)
         extra += 2
     if observe_last_action:
-        out[:, :, extra] = last_action.unsqueeze(-1).to(torch.uint8)
-    return out.view(B, N, C, V, V)
+        planes[extra] = arrays.cast(last_action[..., None], xp.uint8)
+    return arrays.permute(planes, (1, 2, 0, 3)).reshape(B, N, C, V, V)
 
 
-def goal_reward(reached: torch.Tensor, t: torch.Tensor, horizon: int, decay: bool) -> torch.Tensor:
+def goal_reward(reached: Array, t: Array, horizon: int, decay: bool) -> Array:
     """Reward (B, N) for agents reaching the goal at step t (1-based) of `horizon`."""
+    xp = arrays.module(reached)
     if decay:
-        value = 1.0 - 0.9 * t.to(torch.float32) / horizon
-        return reached.to(torch.float32) * value.unsqueeze(-1)
-    return reached.to(torch.float32)
+        value = 1.0 - 0.9 * arrays.cast(t, xp.float32) / horizon
+        return reached * value[..., None]
+    return arrays.cast(reached, xp.float32)

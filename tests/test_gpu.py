@@ -23,7 +23,7 @@ def test_batched_env_on_cuda_matches_cpu():
     for t in range(400):
         (obs_c, info_c), (obs_g, info_g) = out["cpu"][:2], out["cuda"][:2]
         assert torch.equal(obs_c, obs_g.cpu()), f"step {t}"
-        for key in ("position", "distance", "alive", "episode", "layout_id"):
+        for key in ("position", "distance", "alive", "episode_index", "layout_id"):
             assert torch.equal(info_c[key], info_g[key].cpu()), f"step {t} info {key}"
         actions = torch.randint(0, 5, (16, 4), generator=g)
         out = {d: env.step(actions.to(d)) for d, env in envs.items()}

@@ -51,7 +51,7 @@ def test_bad_render_mode():
 def test_bad_pettingzoo_actions(actions, match):
     env = MazeEnv(n_agents=2)
     env.reset(seed=0)
-    before = env._world.pos.clone()
+    before = env._world.pos.copy()
     with pytest.raises(ValueError, match=match):
         env.step(actions)
     assert (env._world.pos == before).all()  # nothing moved

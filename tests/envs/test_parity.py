@@ -48,7 +48,7 @@ def test_batched_matches_pettingzoo_for_500_steps(options):
                 assert bool(info["reset"][b])
                 resets += 1
                 single_obs[b], infos = env.reset()
-                assert infos["agent_0"]["episode"] == int(info["episode"][b])
+                assert infos["agent_0"]["episode_index"] == int(info["episode_index"][b])
                 assert infos["agent_0"]["layout_id"] == int(info["layout_id"][b])
                 for a, inf_a in infos.items():
                     assert inf_a["position"] == tuple(info["position"][b, int(a[6:])].tolist())
@@ -120,7 +120,7 @@ def test_prefetched_layouts_equal_layouts_made_in_place():
                 obs_a, _, _, _, info_a = ahead.step(actions)
                 assert torch.equal(info_p["layout_id"], info_a["layout_id"])
                 assert torch.equal(info_p["distance"], info_a["distance"])
-            assert int(info_a["episode"].min()) >= 5  # many layouts went through the workers
+            assert int(info_a["episode_index"].min()) >= 5  # many layouts went through the workers
     finally:
         ahead.close()
 
