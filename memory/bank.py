@@ -34,7 +34,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
-from memory.checks import check_choice, check_int, check_k, check_tensor, per_row
+from memory.checks import (all_finite, check_choice, check_device, check_int, check_integer,
+                           check_k, check_tensor, finite_rows, list_some, per_row)
 from memory.eviction import EVICTIONS
 from memory.mapping import MAPPINGS, validate_map
 from memory.policy import WRITE_POLICIES, WritePolicy
@@ -44,6 +45,7 @@ from memory.stats import BankStats
 from memory.stores import INDEXES, KERNELS, HNSWParams, IVFParams, make_index
 
 SCOPES = ("episode", "layout", "lifetime")
+NON_FINITE = ("raise", "drop")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class BankConfig:
     write_every   the k of "every_k"
     kernel        flat search kernel: "auto", "batched" or "faiss" (see memory/stores.py)
     ivf, hnsw     parameters of the approximate indexes (IVFParams, HNSWParams fields)
+    non_finite    what a write does with rows whose key or value holds NaN or inf: "raise"
+                  (write nothing, name the rows) or "drop" (write the other rows, count the
+                  dropped ones in stats()["non_finite_dropped"])
     """
 
     mode: str = "shared"
@@ -81,6 +86,7 @@ class BankConfig:
     kernel: str = "auto"
     ivf: dict = field(default_factory=dict)
     hnsw: dict = field(default_factory=dict)
+    non_finite: str = "raise"
 
     def __post_init__(self):
         check_choice("mode", self.mode, tuple(MAPPINGS))
@@ -89,6 +95,7 @@ class BankConfig:
         check_choice("eviction", self.eviction, EVICTIONS)
         check_choice("write_policy", self.write_policy, WRITE_POLICIES)
         check_choice("kernel", self.kernel, KERNELS)
+        check_choice("non_finite", self.non_finite, NON_FINITE)
         for name in ("n_mazes", "n_agents", "key_dim", "value_dim", "capacity", "write_every"):
             check_int(name, getattr(self, name), 1)
         if not isinstance(self.normalize, bool):
@@ -109,11 +116,11 @@ class MemoryBank:
     def __init__(self, mode: str = "shared", scope: str = "episode", n_mazes: int = 1,
                  n_agents: int = 1, key_dim: int = 64, value_dim: int = 64, capacity: int = 1024,
                  index: str = "flat", device: torch.device | str = "cpu", **options):
+        self.device = check_device(device)
         self.config = BankConfig(mode=mode, scope=scope, n_mazes=n_mazes, n_agents=n_agents,
                                  key_dim=key_dim, value_dim=value_dim, capacity=capacity,
                                  index=index, **options)
         cfg = self.config
-        self.device = torch.device(device)
         self._lock = threading.RLock()
         B, N = cfg.n_mazes, cfg.n_agents
         self.store_of = MAPPINGS[cfg.mode](B, N).to(self.device)             # (B, N)
@@ -153,11 +160,16 @@ class MemoryBank:
         """Store one entry per selected (maze, agent) row.
 
         keys (B, N, Dk), values (B, N, Dv); meta: a mapping (or object with attributes)
-        `episode` and `step`, each a scalar, (B,) or (B, N) int; the writer agent and maze
-        are the row's position. mask (B, N) bool: rows that may write (alive agents);
+        `episode` and `step`, each a scalar, (B,) or (B, N) int >= 0; the writer agent and
+        maze are the row's position. mask (B, N) bool: rows that may write (alive agents);
         gate (B, N) bool: the per-row decision for write_policy "gated". A row is written
         where mask, the policy and the gate allow it and the row has a store.
-        Returns the number of entries written (one host sync).
+
+        A written row's key and value must be finite (a NaN key would score first for every
+        reader of its store); see `non_finite` in BankConfig for what happens otherwise.
+        Rows that are not written are not checked. A call that raises changes nothing.
+        Returns the number of entries written (two host syncs: the input check and the
+        selection of rows).
         """
         cfg = self.config
         B, N = cfg.n_mazes, cfg.n_agents
@@ -167,19 +179,27 @@ class MemoryBank:
             check_tensor("mask", mask, (B, N), "bool")
         if gate is not None:
             check_tensor("gate", gate, (B, N), "bool")
-        episode = per_row("meta episode", _meta_field(meta, "episode"), B, N, self.device)
-        step = per_row("meta step", _meta_field(meta, "step"), B, N, self.device)
+        episode = per_row("meta episode", _meta_field(meta, "episode"), B, N, self.device).reshape(-1)
+        step = per_row("meta step", _meta_field(meta, "step"), B, N, self.device).reshape(-1)
+        # float32 first: a finite float64 beyond float32's range would be stored as inf.
+        keys = keys.detach().to(torch.float32).reshape(B * N, -1)
+        values = values.detach().to(torch.float32).reshape(B * N, -1)
         with self._lock:
+            rows = torch.zeros(B * N, dtype=torch.bool, device=self.device)
+            if self.n_stores:
+                gate = None if gate is None else gate.to(self.device)
+                rows = self.policy.rows_to_write(step.view(B, N), gate)
+                if mask is not None:
+                    rows = rows & mask.to(self.device)
+                rows = rows.flatten() & self.has_store
+            rows = self._admit(rows, keys, values, {"meta episode": episode, "meta step": step},
+                               "row (maze, agent)", lambda r: (r // N, r % N))
             self.clock += 1
             if self.n_stores == 0:
                 return 0
-            rows = self.policy.rows_to_write(step, None if gate is None else gate.to(self.device))
-            if mask is not None:
-                rows = rows & mask.to(self.device)
-            sel = torch.nonzero(rows.flatten() & self.has_store).flatten()    # (W,)
-            return self._store(sel, keys.reshape(B * N, -1)[sel.to(keys.device)],
-                               values.reshape(B * N, -1)[sel.to(values.device)],
-                               episode.reshape(-1)[sel], step.reshape(-1)[sel])
+            sel = torch.nonzero(rows).flatten()                               # (W,)
+            return self._store(sel, keys[sel.to(keys.device)], values[sel.to(values.device)],
+                               episode[sel], step[sel])
 
     def write_entries(self, maze: torch.Tensor, agent: torch.Tensor, keys: torch.Tensor,
                       values: torch.Tensor, episode: torch.Tensor, step: torch.Tensor,
@@ -188,9 +208,10 @@ class MemoryBank:
         add many entries per row in one call (a finished episode's steps, see
         memory/hindsight.py).
 
-        maze, agent, episode, step (W,) int; keys (W, Dk), values (W, Dv); gate (W,) bool
-        for write_policy "gated". The write policy applies to each entry's `step`. Entries
-        of one store keep their order; one bank clock tick for the whole call.
+        maze, agent, episode, step (W,) int (episode and step >= 0); keys (W, Dk), values
+        (W, Dv); gate (W,) bool for write_policy "gated". The write policy applies to each
+        entry's `step`. Entries of one store keep their order; one bank clock tick for the
+        whole call. Keys and values of written entries must be finite, as in `write`.
         Returns the number of entries written.
         """
         cfg = self.config
@@ -199,8 +220,7 @@ class MemoryBank:
         check_tensor("values", values, (W, cfg.value_dim), "float")
         for name, t in (("maze", maze), ("agent", agent), ("episode", episode), ("step", step)):
             check_tensor(name, t, (W,))
-            if t.is_floating_point() or t.dtype == torch.bool:
-                raise TypeError(f"{name} has dtype {t.dtype}; expected an integer tensor")
+            check_integer(name, t)
         if gate is not None:
             check_tensor("gate", gate, (W,), "bool")
         maze, agent = maze.to(self.device, torch.int64), agent.to(self.device, torch.int64)
@@ -208,24 +228,64 @@ class MemoryBank:
             bad = (t < 0) | (t >= n)
             if bool(bad.any()):
                 raise ValueError(f"{name} index {int(t[bad][0])} is outside [0, {n})")
-        step = step.to(self.device, torch.int64)
+        step, episode = step.to(self.device, torch.int64), episode.to(self.device, torch.int64)
+        keys, values = keys.detach().to(torch.float32), values.detach().to(torch.float32)
         with self._lock:
+            row = maze * N + agent
+            ok = torch.zeros(W, dtype=torch.bool, device=self.device)
+            if self.n_stores and W:
+                ok = self.policy.rows_to_write(step, None if gate is None else gate.to(self.device))
+                ok = ok & self.has_store[row]
+            ok = self._admit(ok, keys, values, {"episode": episode, "step": step},
+                             "entry", lambda i: f"{i} (maze {int(maze[i])}, agent {int(agent[i])})")
             self.clock += 1
             if self.n_stores == 0 or W == 0:
                 return 0
-            row = maze * N + agent
-            ok = self.policy.rows_to_write(step, None if gate is None else gate.to(self.device))
-            sel = torch.nonzero(ok & self.has_store[row]).flatten()            # (W',)
+            sel = torch.nonzero(ok).flatten()                                  # (W',)
             return self._store(row[sel], keys[sel.to(keys.device)], values[sel.to(values.device)],
-                               episode.to(self.device, torch.int64)[sel], step[sel])
+                               episode[sel], step[sel])
+
+    def _admit(self, rows: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+               counts: dict[str, torch.Tensor], row_kind: str, name_row) -> torch.Tensor:
+        """The rows (W,) bool of a write that may be stored, after checking the call's input
+        (lock held, nothing changed yet): `counts` (W,) int must be >= 0, and the keys (W, Dk)
+        and values (W, Dv) of selected rows finite. Non-finite rows raise or, with
+        non_finite="drop", are left out and counted. Errors name rows as `row_kind` and
+        `name_row(i)`."""
+        # The common case costs one sum per tensor and one host sync; rows are only located
+        # when something may be wrong (see all_finite).
+        fine = all_finite(keys, values).to(self.device)
+        for t in counts.values():
+            fine = fine & (t >= 0).all()
+        if bool(fine):
+            return rows
+
+        def at(bad: torch.Tensor) -> str:
+            rows_found = torch.nonzero(bad).flatten().tolist()
+            return f"{row_kind} " + list_some([name_row(i) for i in rows_found])
+
+        for name, t in counts.items():
+            if bool((t < 0).any()):
+                raise ValueError(f"{name} must be >= 0; got {int(t[t < 0][0])} at {at(t < 0)}")
+        bad_key = ~finite_rows(keys).to(self.device) & rows
+        bad_value = ~finite_rows(values).to(self.device) & rows
+        if self.config.non_finite == "drop":
+            self.stats_.non_finite_dropped += (bad_key | bad_value).sum()
+            return rows & ~(bad_key | bad_value)
+        found = [f"{name} at {at(bad)}" for name, bad in (("keys", bad_key), ("values", bad_value))
+                 if bool(bad.any())]
+        if found:
+            raise ValueError("non-finite numbers (NaN or inf) in " + "; ".join(found) + ". Nothing "
+                             "was written; a bank made with non_finite='drop' skips such rows")
+        return rows
 
     def _store(self, row: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
                episode: torch.Tensor, step: torch.Tensor) -> int:
         """Write entries of flat (maze, agent) rows `row` (W,) into their stores (lock held)."""
-        k = keys.detach().to(self.device, torch.float32)
+        k = keys.to(self.device)
         if self.config.normalize:
             k = F.normalize(k, dim=-1)
-        v = values.detach().to(self.device, torch.float32)
+        v = values.to(self.device)
         store = self.store_of.flatten()[row]
         meta_rows = {"writer": self.row_agent[row], "maze": self.row_maze[row],
                      "episode": episode, "step": step}
@@ -243,7 +303,8 @@ class MemoryBank:
         fields (B, N, k, ...) on the queries' device, best first. Slots beyond a store's
         size, rows of dead agents and rows without a store are masked (scores 0, ids and
         writers -1, keys and values 0). `writers` is the writer's agent index; `ids` the
-        entry's id in its store.
+        entry's id in its store. A query with NaN or inf of a row that searches raises
+        before anything is read.
         """
         cfg = self.config
         B, N = cfg.n_mazes, cfg.n_agents
@@ -261,6 +322,7 @@ class MemoryBank:
             active_rows = self.has_store.clone()
             if alive is not None:
                 active_rows &= alive.to(self.device).flatten()
+            self._check_queries(q, active_rows)
             rows, rs, rr = self.reader_rows, self.reader_store, self.reader_rank
             S, R = self.n_stores, self.readers_per_store
             Q = q.new_zeros(S, R, cfg.key_dim)
@@ -288,6 +350,17 @@ class MemoryBank:
                 writers=got["writer"].masked_fill(~mask, -1).view(B, N, k),
             )
         return recall if out_device == self.device else recall.map(lambda t: t.to(out_device))
+
+    def _check_queries(self, q: torch.Tensor, active_rows: torch.Tensor) -> None:
+        """Refuse NaN or inf in the queries (B*N, Dk) of searching rows: NaN scores would
+        rank first and mark entries as read. One host sync; rows located only on failure."""
+        if bool(all_finite(q)):
+            return
+        N = self.config.n_agents
+        bad = torch.nonzero(~finite_rows(q) & active_rows).flatten().tolist()
+        if bad:
+            raise ValueError("non-finite numbers (NaN or inf) in queries at row (maze, agent) "
+                             f"{list_some([(r // N, r % N) for r in bad])}; nothing was read")
 
     def _count_read(self, got, score, mask, active_rows) -> None:
         st = self.stats_

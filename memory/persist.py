@@ -18,7 +18,10 @@ Atomicity: the archive goes to a temporary file beside the target, is flushed an
 then renamed over the target (and the directory fsynced), so a crash at any point leaves
 either the old file or the new one. Loading reads and checks every member into a new bank
 before returning it; a truncated or foreign file raises `MemoryFileError` and nothing is
-half-loaded.
+half-loaded. The ring buffers must keep the invariants reads and writes rely on (sizes within
+the capacity and matching the occupied slots, cursors and entry ids consistent with them,
+writer and maze indexes within the bank, finite keys and values); an edited file that breaks
+one raises `MemoryFileError` naming the file and the member.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from memory.checks import check_device
 
 FORMAT, VERSION = "memory-bank", 1
 
@@ -107,6 +112,7 @@ def read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 def load_bank(cls, path, device=None):
     path = Path(path)
+    check_device(device or "cpu")
     header, arrays = read_archive(path)
     try:
         config = dict(header["config"])
@@ -127,8 +133,55 @@ def load_bank(cls, path, device=None):
         bank.stats_.load_state({k: torch.from_numpy(v) for k, v in group("stat/").items()})
         bank.index.load_state(group("index/"))
         bank.clock = int(header["clock"])
+        check_ring(path, bank.ring, bank.config)
     except MemoryFileError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise MemoryFileError(f"{path} does not hold a consistent memory bank: {e!r}") from e
     return bank
+
+
+def check_ring(path: Path, ring, config) -> None:
+    """Raise `MemoryFileError` naming the member and store where loaded ring buffers break an
+    invariant of memory/ring.py and memory/eviction.py (checked in order, first failure wins)."""
+    C = config.capacity
+    sizes, cursor, next_id = ring.sizes.cpu(), ring.cursor.cpu(), ring.next_id.cpu()
+    entry_id = ring.entry_id.cpu()
+
+    def refuse(member: str, bad: torch.Tensor, why) -> None:
+        """bad (S,) bool per store; why(s) says what is wrong with store s."""
+        stores = torch.nonzero(bad).flatten().tolist()
+        if stores:
+            s = stores[0]
+            more = f" (and {len(stores) - 1} more stores)" if len(stores) > 1 else ""
+            raise MemoryFileError(f"{path}: member 'ring/{member}': store {s} {why(s)}{more}")
+
+    refuse("sizes", (sizes < 0) | (sizes > C),
+           lambda s: f"holds {int(sizes[s])} entries; must be in [0, {C}] (the capacity)")
+    occupied = entry_id >= 0                                                  # (S, C)
+    prefix = torch.arange(C).view(1, C) < sizes.view(-1, 1)
+    refuse("sizes", (occupied != prefix).any(dim=1),
+           lambda s: f"says {int(sizes[s])} entries, but 'ring/entry_id' marks slots "
+                     f"{_slots(occupied[s])} as occupied (entries fill the first `size` slots)")
+    refuse("cursor", (cursor < 0) | (cursor >= C),
+           lambda s: f"is {int(cursor[s])}; must be in [0, {C})")
+    refuse("cursor", (sizes < C) & (cursor != sizes),
+           lambda s: f"is {int(cursor[s])}, but a store of {int(sizes[s])} entries (not full) "
+                     f"writes next at slot {int(sizes[s])}")
+    newest = entry_id.max(dim=1).values                                      # -1 when empty
+    refuse("next_id", next_id <= newest,
+           lambda s: f"is {int(next_id[s])}, but id {int(newest[s])} is in use (ids are never reused)")
+    for member, high in (("writer", config.n_agents), ("maze", config.n_mazes)):
+        t = getattr(ring, member).cpu()
+        outside = occupied & ((t < 0) | (t >= high))                         # (S, C)
+        refuse(member, outside.any(dim=1),
+               lambda s: f"holds index {int(t[s][outside[s]][0])}; must be in [0, {high})")
+    for member in ("keys", "values"):
+        t = getattr(ring, member).cpu()
+        refuse(member, ~torch.isfinite(t).flatten(1).all(dim=1),
+               lambda s: "holds NaN or inf")
+
+
+def _slots(occupied: torch.Tensor) -> str:
+    slots = torch.nonzero(occupied).flatten().tolist()
+    return "none" if not slots else f"{slots[:8]}" + (" ..." if len(slots) > 8 else "")

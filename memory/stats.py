@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import torch
 
-COUNTERS = ("reads", "writes", "hits", "top1_sum", "age_sum", "retrieved", "foreign")
+COUNTERS = ("reads", "writes", "hits", "top1_sum", "age_sum", "retrieved", "foreign",
+            "non_finite_dropped")
+# Counters added after files were first saved; a file without one loads it as zero.
+LATER_COUNTERS = ("non_finite_dropped",)
 
 
 class BankStats:
@@ -16,6 +19,7 @@ class BankStats:
     age_sum    sum over retrieved entries of (clock now - write clock)
     retrieved  retrieved entries
     foreign    retrieved entries written by another (maze, agent): the "cultural" share
+    non_finite_dropped  rows left out of writes for NaN or inf (bank option non_finite="drop")
     writes_per_agent (N,) entries written by agent index i (summed over mazes)
     """
 
@@ -35,7 +39,9 @@ class BankStats:
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
         for name in COUNTERS:
-            setattr(self, name, state[f"stat_{name}"].to(self.device, torch.float64).reshape(()))
+            key = f"stat_{name}"
+            saved = torch.zeros(()) if name in LATER_COUNTERS and key not in state else state[key]
+            setattr(self, name, saved.to(self.device, torch.float64).reshape(()))
         self.writes_per_agent = state["stat_writes_per_agent"].to(self.device, torch.int64)
 
     def summary(self) -> dict:
@@ -49,4 +55,5 @@ class BankStats:
             "mean_age": v["age_sum"] / v["retrieved"] if v["retrieved"] else 0.0,
             "cultural_share": v["foreign"] / v["retrieved"] if v["retrieved"] else 0.0,
             "writes_per_agent": self.writes_per_agent.tolist(),
+            "non_finite_dropped": int(v["non_finite_dropped"]),
         }
