@@ -5,7 +5,14 @@ config (or its fields as keyword arguments), so they cannot disagree on a defaul
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from numbers import Integral, Real
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import numpy as np
 
 from envs.layouts import GENERATORS, MAX_LANDMARKS, check_layout_options
 
@@ -65,8 +72,18 @@ class MazeConfig:
     layout_seed: int | None = None
 
     def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            expected = type_problem(value, _FIELD_TYPES[f.name])
+            if expected is not None:
+                raise TypeError(f"{f.name}={value!r} must be {expected}")
         if self.goal is not None:
-            object.__setattr__(self, "goal", tuple(int(g) for g in self.goal))
+            goal = tuple(int(g) for g in self.goal)
+            height, width = self.grid_shape
+            if not (0 <= goal[0] < height and 0 <= goal[1] < width):
+                raise ValueError(f"goal={list(goal)} is outside the {height}x{width} grid: "
+                                 f"row in [0, {height - 1}], col in [0, {width - 1}]")
+            object.__setattr__(self, "goal", goal)
         check_layout_options(self.generator, self.rows, self.cols, self.braid,
                              self.n_landmarks, self.room_size)
         if not 1 <= self.n_agents <= MAX_AGENTS:
@@ -79,6 +96,8 @@ class MazeConfig:
             raise ValueError(f"max_steps={self.max_steps} must be >= 1 (or None for the default)")
         if self.step_penalty < 0:
             raise ValueError(f"step_penalty={self.step_penalty} must be >= 0")
+        if self.layout_seed is not None and self.layout_seed < 0:
+            raise ValueError(f"layout_seed={self.layout_seed} must be >= 0 (or None to follow the reset seed)")
         if self.episodes_per_layout is not None and self.episodes_per_layout < 1:
             raise ValueError(f"episodes_per_layout={self.episodes_per_layout} must be >= 1 "
                              "(or None to keep one layout forever)")
@@ -115,6 +134,42 @@ class MazeConfig:
             raise TypeError(f"unknown maze option(s) {unknown}; allowed: {sorted(known)}")
         base = config if config is not None else cls()
         return base.replace(**kwargs) if kwargs else base
+
+
+_FIELD_TYPES = get_type_hints(MazeConfig)
+
+
+def type_problem(value: Any, kind: Any) -> str | None:
+    """What `value` must be when it does not fit the annotation `kind`, else None.
+
+    Strict on purpose: a bool is not an int, 2.5 is not an int and the string "no" is
+    not a bool, because each of these is a typo that would otherwise run silently.
+    """
+    if get_origin(kind) in (UnionType, Union) and NoneType in get_args(kind):
+        if value is None:
+            return None
+        inner = [k for k in get_args(kind) if k is not NoneType]
+        problem = type_problem(value, inner[0])
+        return None if problem is None else f"{problem} or null"
+    if kind is bool:
+        return None if isinstance(value, (bool, np.bool_)) else "a bool (true or false)"
+    if kind is int:
+        ok = isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+        return None if ok else "an int"
+    if kind is float:
+        ok = isinstance(value, Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+        return None if ok else "a finite number"
+    if kind is str:
+        return None if isinstance(value, str) else "a string"
+    if get_origin(kind) is tuple:
+        items = get_args(kind)
+        ok = (isinstance(value, (tuple, list)) and len(value) == len(items)
+              and all(type_problem(v, k) is None for v, k in zip(value, items)))
+        names = sorted({k.__name__ for k in items})
+        return None if ok else f"a list of {len(items)} {names[0] + 's' if len(names) == 1 else names}"
+    if get_origin(kind) is dict or kind is dict:
+        return None if isinstance(value, Mapping) else "a mapping"
+    return None  # Any, or a type this check does not know: left to the field's own checks
 
 
 __all__ = ["MazeConfig", "GENERATORS", "MAX_LANDMARKS"]

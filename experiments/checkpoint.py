@@ -8,7 +8,9 @@ Layout inside a run directory:
 
 A checkpoint directory is filled under a temporary name and renamed when complete;
 `latest` is replaced by rename too. A run killed at any moment leaves the previous
-checkpoint intact and `latest` pointing at a complete one.
+checkpoint intact and `latest` pointing at a complete one. So a `latest` that points
+nowhere, or a checkpoint without its state.pt, is damage: reading it raises
+`CheckpointError` naming the path, never a silent fresh start.
 """
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ from typing import Any
 import torch
 
 KEEP = 2  # complete checkpoints kept on disk
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing a part or cannot be read; the message names the path."""
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -66,12 +72,31 @@ def save(run_dir: str | Path, update: int, state: dict[str, Any], bank=None) -> 
 
 
 def latest(run_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint, or None when no checkpoint was ever completed."""
     pointer = Path(run_dir) / "checkpoints" / "latest"
     if not pointer.exists():
         return None
-    path = pointer.parent / pointer.read_text().strip()
-    return path if (path / "state.pt").exists() else None
+    name = pointer.read_text().strip()
+    path = pointer.parent / name
+    if not name or not path.is_dir():
+        raise CheckpointError(f"{pointer} names {name!r}, but {path} does not exist")
+    if not (path / "state.pt").is_file():
+        raise CheckpointError(f"{path / 'state.pt'} is missing: checkpoint {name} is incomplete")
+    return path
 
 
 def load_state(path: Path, device) -> dict[str, Any]:
-    return torch.load(path / "state.pt", map_location=device, weights_only=True)
+    file = path / "state.pt"
+    try:
+        state = torch.load(file, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{file} is missing: checkpoint {path.name} is incomplete") from None
+    except Exception as err:  # torch raises several types for a damaged file
+        # `from None`: torch's own message would suggest unpickling the file unsafely.
+        raise CheckpointError(
+            f"{file} is damaged and cannot be read ({type(err).__name__}); the previous checkpoint, "
+            f"if any, is still in {path.parent}: write its name into {path.parent / 'latest'} to "
+            "resume from it") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{file} is damaged: it holds a {type(state).__name__}, not a dict")
+    return state

@@ -1,17 +1,24 @@
 """The training run's configuration: dataclasses that validate every value at start-up.
 
-Hydra composes YAML from configs/ (which only chooses and overrides); `TrainConfig.from_dict`
-turns the composed mapping into these dataclasses, so a bad value fails in the first
-second with the key, the value and what is allowed. The env section is checked by
-`envs.MazeConfig`, the memory section by `memory.MemoryBank`'s own checks and the agent
-section by the agent's constructor (agents are plug-ins: `_target_` plus their knobs).
+Hydra composes YAML from configs/ (which only chooses and overrides) on top of
+`TrainSchema`, registered with Hydra's ConfigStore, so a value of the wrong type (2.5 for an
+int, "maybe" for a bool) fails during composition. `TrainConfig.from_dict` then turns the
+composed mapping into these dataclasses, which check types again (for mappings that did not
+come through Hydra) and every range, so a bad value fails in the first second with the key,
+the value and what is allowed. The env section is checked by `envs.MazeConfig`, the memory
+section by `memory.MemoryBank`'s own checks (run on a one-store stand-in) and the agent section
+by the agent's constructor (agents are plug-ins: `_target_` plus their knobs).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, make_dataclass
+from typing import Any, get_type_hints
 
 from envs import MazeConfig
+from envs.config import type_problem
 from experiments.content import CONTENT_KINDS
 
 MEMORY_MODES = ("none", "solo", "shared")
@@ -24,6 +31,15 @@ class ConfigError(ValueError):
 def _check(ok: bool, key: str, value, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}")
+
+
+def _check_types(section, prefix: str) -> None:
+    """Each field of `section` holds its declared type; runs before any range check."""
+    hints = get_type_hints(type(section))
+    for f in fields(section):
+        value = getattr(section, f.name)
+        expected = type_problem(value, hints[f.name])
+        _check(expected is None, prefix + f.name, value, f"must be {expected}")
 
 
 @dataclass
@@ -60,6 +76,7 @@ class PPOConfig:
     reward_scale: str = "return"
 
     def __post_init__(self):
+        _check_types(self, "algo.")
         _check(self.num_steps >= 1, "algo.num_steps", self.num_steps, ">= 1")
         _check(self.num_minibatches >= 1, "algo.num_minibatches", self.num_minibatches, ">= 1")
         _check(self.update_epochs >= 1, "algo.update_epochs", self.update_epochs, ">= 1")
@@ -92,10 +109,24 @@ class MemorySection:
     content: dict[str, Any] = field(default_factory=lambda: {"kind": "representation"})
 
     def __post_init__(self):
+        _check_types(self, "memory.")
         _check(self.mode in MEMORY_MODES, "memory.mode", self.mode, f"one of {list(MEMORY_MODES)}")
         _check(1 <= self.k <= 2048, "memory.k", self.k, "in [1, 2048]")
         kind = dict(self.content or {}).get("kind", "representation")
         _check(kind in CONTENT_KINDS, "memory.content.kind", kind, f"one of {list(CONTENT_KINDS)}")
+        _check_bank_options(self.mode, self.bank)
+
+
+def _check_bank_options(mode: str, bank: dict[str, Any]) -> None:
+    """Run the bank's own checks now, on a one-store bank of 1-d keys: option names and types,
+    and index parameters against the capacity (an IVF store needs nlist <= capacity)."""
+    from memory import MemoryBank
+
+    try:
+        MemoryBank(mode=mode, n_mazes=1, n_agents=1, key_dim=1, value_dim=1, **bank)
+    except (TypeError, ValueError) as err:
+        where = f"index={bank.get('index', 'flat')!r}, capacity={bank.get('capacity', 'default')}"
+        raise ConfigError(f"memory.bank ({where}): {err}") from err
 
 
 @dataclass
@@ -124,9 +155,11 @@ class EvalSection:
     newcomer: bool = False
 
     def __post_init__(self):
+        _check_types(self, "eval.")
         _check(self.every >= 0, "eval.every", self.every, ">= 0")
         _check(self.episodes >= 1, "eval.episodes", self.episodes, ">= 1")
         _check(self.visits >= 1, "eval.visits", self.visits, ">= 1")
+        _check(self.layout_seed >= 0, "eval.layout_seed", self.layout_seed, ">= 0")
 
 
 @dataclass
@@ -148,6 +181,7 @@ class LogSection:
     episode_window: int = 256
 
     def __post_init__(self):
+        _check_types(self, "log.")
         for name in ("images_every", "video_every", "checkpoint_every"):
             _check(getattr(self, name) >= 0, f"log.{name}", getattr(self, name), ">= 0")
         _check(self.episode_window >= 1, "log.episode_window", self.episode_window, ">= 1")
@@ -157,12 +191,13 @@ class LogSection:
 class TrainConfig:
     """Everything one training run needs.
 
-    seed: seeds layouts, weights, sampling (one generator per use, all from this).
+    seed: seeds layouts, weights, sampling (one generator per use, all from this); >= 0.
     device: "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
     total_steps: training budget in agent-steps (mazes x agents x steps).
     n_mazes: mazes stepped in parallel (B).
-    torch_threads: CPU threads for torch (0: torch's default).
-    resume: continue from run_dir/checkpoint.pt if it exists.
+    torch_threads: CPU threads for torch; 0: automatic, see `resolve_torch_threads` (the
+        value a run used is written to its config.yaml).
+    resume: continue from run_dir's latest checkpoint (experiments/resume.py: what may differ).
     """
 
     env: dict[str, Any]
@@ -180,9 +215,11 @@ class TrainConfig:
     run_dir: str = "runs/default"
 
     def __post_init__(self):
+        _check_types(self, "")
+        _check(self.seed >= 0, "seed", self.seed, ">= 0 (layout streams are seeded with it)")
         _check(self.total_steps >= 1, "total_steps", self.total_steps, ">= 1")
         _check(self.n_mazes >= 1, "n_mazes", self.n_mazes, ">= 1")
-        _check(self.torch_threads >= 0, "torch_threads", self.torch_threads, ">= 0 (0 = torch's default)")
+        _check(self.torch_threads >= 0, "torch_threads", self.torch_threads, ">= 0 (0 = automatic)")
         _check(self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda"),
                "device", self.device, "'auto', 'cpu' or 'cuda[:i]'")
         _check(isinstance(self.agent, dict) and "_target_" in self.agent, "agent", self.agent,
@@ -191,6 +228,11 @@ class TrainConfig:
             self.maze = MazeConfig.from_kwargs(**dict(self.env))
         except (TypeError, ValueError) as err:
             raise ConfigError(f"env: {err}") from err
+        # ppo.update splits the rollout's rows, one per (maze, agent), into minibatches.
+        rows = self.n_mazes * self.maze.n_agents
+        _check(self.algo.num_minibatches <= rows, "algo.num_minibatches", self.algo.num_minibatches,
+               f"<= the rows of a rollout, n_mazes x env.n_agents = {self.n_mazes} x "
+               f"{self.maze.n_agents} = {rows} (each minibatch holds whole rows)")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "TrainConfig":
@@ -223,3 +265,86 @@ class TrainConfig:
     @property
     def num_updates(self) -> int:
         return max(1, self.total_steps // self.steps_per_update)
+
+
+# --- torch threads -------------------------------------------------------------------------
+
+def available_cores() -> int:
+    """CPU cores this process may run on: its affinity mask where the OS has one (taskset,
+    a SLURM allocation, a container's cpuset), else every core of the machine."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def runs_at_once(launcher: Mapping[str, Any], cores: int) -> int:
+    """How many runs a Hydra multirun `launcher` config starts side by side on this machine."""
+    if "n_jobs" in launcher:  # joblib: n_jobs processes; -1 is one per core, -2 all but one, ...
+        n_jobs = launcher["n_jobs"] or 1
+        return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
+    if str(launcher.get("_target_", "")).endswith("LocalLauncher"):  # submitit's local executor
+        return int(launcher.get("array_parallelism") or 1)
+    return 1  # one at a time, or a cluster job on cores of its own (seen by available_cores)
+
+
+def default_torch_threads(cores: int, runs: int) -> int:
+    """Threads per run when `runs` runs share `cores` cores: one core is left for everything
+    else. Torch's threads meet at a barrier after every operation, so with the small tensors
+    of these agents one busy core stalls them all (2 cores, one of them busy elsewhere: the
+    smoke preset took 10 s with 1 thread and over 6 minutes with 2)."""
+    return max(1, (cores - 1) // max(1, runs))
+
+
+def resolve_torch_threads(requested: int) -> int:
+    """The one place `torch_threads` is resolved: a positive value is used as given; 0 means
+    `default_torch_threads` of this process's cores and the runs its Hydra launcher starts at
+    once (1 outside a multirun)."""
+    if requested > 0:
+        return requested
+    cores = available_cores()
+    return default_torch_threads(cores, runs_at_once(_hydra_launcher(), cores))
+
+
+def _hydra_launcher() -> Mapping[str, Any]:
+    """The launcher config of the Hydra multirun this process is a job of ({} otherwise)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return {}
+    hydra_cfg = HydraConfig.get()
+    return hydra_cfg.launcher if hydra_cfg.mode == RunMode.MULTIRUN else {}
+
+
+# --- the schema Hydra composes onto --------------------------------------------------------
+
+def _default_of(f: dataclasses.Field):
+    """A fresh field with `f`'s default; a required field becomes OmegaConf's MISSING."""
+    from omegaconf import MISSING
+
+    if f.default_factory is not dataclasses.MISSING:
+        return field(default_factory=f.default_factory)
+    return field(default=MISSING if f.default is dataclasses.MISSING else f.default)
+
+
+def _schema(cls: type, name: str, **retyped: tuple[type, dataclasses.Field]) -> type:
+    """A plain dataclass with `cls`'s fields, types and defaults (`retyped` replaces some)."""
+    hints = get_type_hints(cls)
+    specs = [(f.name, *retyped.get(f.name, (hints[f.name], _default_of(f)))) for f in fields(cls)]
+    return make_dataclass(name, specs)
+
+
+# Every MazeConfig field with its default, so `env.<any field>=...` is type-checked and needs
+# no `+`; the defaults stay in MazeConfig alone.
+MazeSchema = _schema(MazeConfig, "MazeSchema")
+TrainSchema = _schema(TrainConfig, "TrainSchema", env=(MazeSchema, field(default_factory=MazeSchema)))
+
+
+def register_schema() -> None:
+    """Store `TrainSchema` as `train_schema`, the first entry of configs/train.yaml's defaults."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="train_schema", node=TrainSchema)
+
+
+register_schema()

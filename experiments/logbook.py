@@ -1,4 +1,5 @@
-"""What a run reports: TensorBoard scalars and images, a progress bar, a closing summary.
+"""What a run reports: TensorBoard scalars and images, its progress (a console bar and the
+progress file the main job's sweep line reads), a closing summary.
 
 Tags follow CleanRL (`charts/...`, `losses/...`) plus `memory/...`, `ctm/...`, `eval/...`.
 `charts/steps_to_goal_over_bfs` is path efficiency: steps taken / BFS distance from the
@@ -15,11 +16,12 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from experiments import pictures
+from experiments.progress import write_run_progress
 
 
 class RunLogger:
     def __init__(self, run_dir: Path, cfg, purge_step: int | None = None):
-        self.cfg = cfg
+        self.cfg, self.run_dir = cfg, Path(run_dir)
         self.writer = SummaryWriter(str(run_dir), purge_step=purge_step)
 
     def scalars(self, values: dict[str, float], step: int) -> None:
@@ -30,9 +32,11 @@ class RunLogger:
     def image(self, tag: str, image: np.ndarray, step: int) -> None:
         self.writer.add_image(tag, image, step, dataformats="HWC")
 
-    def progress(self, total: int, initial: int = 0):
-        return tqdm(total=total, initial=initial, desc="updates", unit="upd", file=sys.stdout,
-                    disable=not self.cfg.log.progress, dynamic_ncols=True)
+    def progress(self, total: int, initial: int = 0) -> RunProgress:
+        """Progress in updates: a console bar if `log.progress`, and always the progress file."""
+        bar = tqdm(total=total, initial=initial, desc="updates", unit="upd", file=sys.stdout,
+                   disable=not self.cfg.log.progress, dynamic_ncols=True)
+        return RunProgress(bar, self.run_dir, total, initial, self.cfg.steps_per_update)
 
     def hparams(self, final: dict[str, float]) -> None:
         cfg = self.cfg
@@ -59,6 +63,31 @@ class RunLogger:
 
     def close(self) -> None:
         self.writer.close()
+
+
+class RunProgress:
+    """A run's progress bar that also keeps run_dir/progress.json (agent-steps done and the
+    run's total) current at every update, for a watcher in another process."""
+
+    def __init__(self, bar: tqdm, run_dir: Path, total: int, initial: int, steps_per_update: int):
+        self.bar, self.run_dir, self.steps_per_update = bar, run_dir, steps_per_update
+        self.total, self.done = total, initial
+        self._write()
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+        self.done += n
+        self._write()
+
+    def set_postfix(self, **values) -> None:
+        self.bar.set_postfix(**values)
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def _write(self) -> None:
+        write_run_progress(self.run_dir, self.done * self.steps_per_update,
+                           self.total * self.steps_per_update)
 
 
 class EpisodeLog:

@@ -3,16 +3,20 @@
     maze-experiment [extra Hydra overrides ...]
 
 Runs `python -m experiments.train +experiment=compare` (memory none / solo / shared x
-3 seeds, Hydra multirun on the local joblib launcher), then `experiments.compare` on
-the sweep directory, and prints where the TensorBoard logs and the report are.
+3 seeds, Hydra multirun on the local joblib launcher) with one progress line for the whole
+sweep on stderr, then `experiments.compare` on the sweep directory, and prints where the
+TensorBoard logs and the report are.
 """
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from experiments.progress import SweepProgress
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -24,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
              f"hydra.sweep.dir={sweep_dir}", *overrides]
     print("Running:", " ".join(train[1:]), flush=True)
     started = time.perf_counter()
-    code = subprocess.call(train)
+    runs, steps_per_run = planned_sweep(overrides)
+    with SweepProgress(sweep_dir, runs, steps_per_run):
+        code = subprocess.call(train)
     if code != 0:
         print(f"training failed with exit code {code}; see the logs under {sweep_dir}", file=sys.stderr)
         return code
@@ -34,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                             "--out", str(report_dir)])
     if code == 0:
         print_random_baseline(sweep_dir, report_dir)
-        print(f"\nTensorBoard logs: tensorboard --logdir {sweep_dir}")
-        print(f"Report:           {report_dir / 'report.md'} (plots beside it)")
+        print(f"\nTensorBoard logs: tensorboard --logdir {sweep_dir}")  # compare printed the report's path
     return code
 
 
@@ -47,14 +52,50 @@ def main_job_config(overrides: Sequence[str] = ()):
 
 def run_config(overrides: Sequence[str] = ()):
     """One run's config as `python -m experiments.train <overrides>` composes it, validated."""
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     from experiments.config import TrainConfig
 
+    return TrainConfig.from_dict(OmegaConf.to_container(compose_train(overrides), resolve=True))
+
+
+def compose_train(overrides: Sequence[str], with_hydra: bool = False):
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
+
+    from experiments.config import ConfigError  # importing it registers train.yaml's schema
+
     with initialize_config_dir(str(CONFIGS), version_base=None):
-        raw = compose("train", overrides=["run_dir=unused", *overrides])
-    return TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
+        try:
+            return compose("train", overrides=["run_dir=unused", *overrides], return_hydra_config=with_hydra)
+        except ConfigCompositionException as err:  # its cause says what the key takes
+            raise ConfigError(f"{err}: {err.__cause__}" if err.__cause__ else str(err)) from err
+
+
+def planned_sweep(overrides: Sequence[str] = ()) -> tuple[int, int]:
+    """(runs, agent-steps per run) of the main job's sweep with `overrides`.
+
+    Runs: the preset's sweep params, replaced or extended by sweeps among `overrides`,
+    multiplied out as Hydra's basic sweeper does. Steps: one run's budget composed without the
+    swept values (a run that starts reports its own total, so a swept budget corrects itself).
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf, open_dict
+
+    from experiments.config import TrainConfig
+
+    parser = OverridesParser.create()
+    given = parser.parse_overrides(list(overrides))
+    fixed = [o.input_line for o in given if not o.is_sweep_override()]
+    raw = compose_train(["+experiment=compare", *fixed], with_hydra=True)
+    preset = [f"{key}={value}" for key, value in (raw.hydra.sweeper.get("params") or {}).items()]
+    values = {}   # a later sweep of the same key replaces an earlier one, as in Hydra
+    for o in parser.parse_overrides(preset) + [o for o in given if not o.is_hydra_override()]:
+        values[o.get_key_element()] = len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1
+    with open_dict(raw):
+        del raw["hydra"]
+    cfg = TrainConfig.from_dict(OmegaConf.to_container(raw, resolve=True))
+    return math.prod(values.values()), cfg.num_updates * cfg.steps_per_update
 
 
 def print_random_baseline(sweep_dir: Path, report_dir: Path) -> None:

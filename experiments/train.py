@@ -9,6 +9,7 @@ that ran), TensorBoard event files, checkpoints/, images, results.json (final me
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import time
@@ -18,8 +19,8 @@ import numpy as np
 import torch
 
 from envs import BatchedMazeEnv
-from experiments import checkpoint
-from experiments.config import ConfigError, TrainConfig
+from experiments import checkpoint, resume
+from experiments.config import ConfigError, TrainConfig, resolve_torch_threads
 from experiments.content import content_for
 from experiments.evaluate import evaluate
 from experiments.logbook import EpisodeLog, RunLogger
@@ -85,15 +86,24 @@ def memory_scalars(stats: dict, prefix: str = "memory/") -> dict[str, float]:
 
 def train(cfg: TrainConfig) -> dict[str, float]:
     """Run (or resume) one training run; returns the final metrics (also in results.json)."""
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
+    # 0 threads means automatic; the config written to run_dir records the number used.
+    cfg = dataclasses.replace(cfg, torch_threads=resolve_torch_threads(cfg.torch_threads))
+    torch.set_num_threads(cfg.torch_threads)
     device = resolve_device(cfg.device)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    # Checked before any work: the checkpoint is whole and the config makes the same run.
+    found = resume.find(run_dir, cfg, device) if cfg.resume else None
+    finished = resume.finished_results(run_dir, found, cfg.num_updates) if found is not None else None
+    if finished is not None:
+        print(f"{run_dir} finished already (update {found.state['update']}); results.json kept")
+        return finished
     env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=device, validate_actions=False)
     agent = make_agent(cfg, env.observation_shape, env.n_actions, device)
     make_bank = bank_factory(cfg, agent, env.n_agents, device)
     bank = make_bank(cfg.n_mazes)
+    if found is not None and bank is not None:
+        bank = resume.load_bank(found, device)  # before the collector and content hold it
     optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.algo.learning_rate, eps=1e-5)
     sampler = torch.Generator(device=device).manual_seed(cfg.seed)
     shuffler = torch.Generator().manual_seed(cfg.seed + 1)
@@ -103,20 +113,8 @@ def train(cfg: TrainConfig) -> dict[str, float]:
                           content_for(cfg, bank, agent, env.n_actions))
 
     start_update, global_step = 0, 0
-    found = checkpoint.latest(run_dir) if cfg.resume else None
     if found is not None:
-        state = checkpoint.load_state(found, device)
-        agent.load_state_dict(state["agent"])
-        optimizer.load_state_dict(state["optimizer"])
-        sampler.set_state(state["sampler"].cpu())
-        shuffler.set_state(state["shuffler"])
-        if scale is not None:
-            scale.load_state_dict(state["reward_scale"])
-        start_update, global_step = int(state["update"]), int(state["global_step"])
-        if bank is not None and (found / "memory.bank").exists():
-            from memory import MemoryBank
-            bank = MemoryBank.load(found / "memory.bank", device=device)
-            collector.bank = bank
+        start_update, global_step = resume.restore(found, agent, optimizer, sampler, shuffler, scale)
     write_config(run_dir, cfg)
     logger = RunLogger(run_dir, cfg, purge_step=global_step + 1 if found is not None else None)
     # The env restarts on resume (episodes in flight are not checkpointed), from a seed
@@ -166,7 +164,8 @@ def train(cfg: TrainConfig) -> dict[str, float]:
             state = {"agent": agent.state_dict(), "optimizer": optimizer.state_dict(),
                      "sampler": sampler.get_state(), "shuffler": shuffler.get_state(),
                      "reward_scale": scale.state_dict() if scale is not None else {},
-                     "update": u + 1, "global_step": global_step}
+                     "update": u + 1, "global_step": global_step,
+                     "config": cfg.to_dict(), "device": device.type}  # what resume checks
             checkpoint.save(run_dir, u + 1, state, bank)
     progress.close()
     final = {k: v for k, v in metrics.items() if k.startswith(("eval", "charts/", "memory/", "ctm/"))}

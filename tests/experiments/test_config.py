@@ -1,10 +1,17 @@
 """Bad configuration values fail at start-up, naming the key, the value and what is allowed."""
+from dataclasses import asdict
+
 import pytest
+import torch
+import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments.config import ConfigError, TrainConfig
-from experiments.train import make_agent, resolve_device
+from envs import MazeConfig
+from experiments.config import (ConfigError, TrainConfig, TrainSchema, available_cores,
+                                default_torch_threads, resolve_torch_threads, runs_at_once)
+from experiments.main import run_config
+from experiments.train import make_agent, resolve_device, train
 from tests.experiments.helpers import CONFIGS, tiny_config
 
 
@@ -40,11 +47,114 @@ def test_bad_agent_and_bank_options_are_named(tmp_path):
 
 
 def test_every_preset_composes_and_validates(tmp_path):
+    agents = [f"agent={p.stem}" for p in sorted((CONFIGS / "agent").glob("*.yaml"))]
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         for overrides in ([], ["+experiment=smoke"], ["+experiment=compare"], ["+experiment=gpu"],
-                          ["agent=lstm", "memory=solo"], ["agent=gru", "memory=none"],
-                          ["agent=feedforward"], ["agent=random"]):
+                          ["+experiment=memory"], ["agent=lstm", "memory=solo"],
+                          ["agent=gru", "memory=none"], ["content=outcome"], *[[a] for a in agents]):
             raw = compose(config_name="train", overrides=overrides + [f"run_dir={tmp_path}"])
             raw = OmegaConf.to_container(raw, resolve=True)
             cfg = TrainConfig.from_dict(raw)
             assert cfg.memory.mode in ("none", "solo", "shared")
+
+
+# Through the real entry point (Hydra composition onto the schema, then the dataclasses),
+# as `maze-train +experiment=smoke <override>` would see each value.
+@pytest.mark.parametrize("overrides,match", [
+    (["env.view_size=5.5"], r"env.view_size=5.5: Value '5.5' of type 'float' could not be converted to Integer"),
+    (["env.rows=3.5"], r"env.rows=3.5: .*converted to Integer"),
+    (["env.max_steps=2.5"], r"env.max_steps=2.5: .*converted to Integer"),
+    (["total_steps=1e5"], r"total_steps=1e5: Value '100000.0' of type 'float' could not be converted to Integer"),
+    (["n_mazes=2.5"], r"n_mazes=2.5: .*converted to Integer"),
+    (["seed=1.5"], r"seed=1.5: .*converted to Integer"),
+    (["seed=-1"], r"seed=-1 is not allowed: >= 0"),
+    (["resume=maybe"], r"resume=maybe: Value 'maybe' is not a valid bool"),
+    (["env.step_penalty=nan"], r"env: step_penalty=nan must be a finite number"),
+    (["env.goal=[1]"], r"env: goal=\[1\] must be a list of 2 ints or null"),
+    (["env.goal=[1,99]"], r"env: goal=\[1, 99\] is outside the 9x9 grid"),
+    # smoke: 4 mazes x 4 agents = 16 rows, so 17 minibatches cannot each hold a row
+    (["algo.num_minibatches=17"],
+     r"algo.num_minibatches=17 is not allowed: <= the rows of a rollout, n_mazes x env.n_agents = 4 x 4 = 16"),
+    (["memory.bank.index=ivf", "memory.bank.capacity=8"],
+     r"memory.bank \(index='ivf', capacity=8\): ivf nlist=256 must be in \[1, 8\]"),
+    (["memory.bank.index=ivf", "memory.bank.capacity=8", "+memory.bank.ivf={nlist: 4, nprobe: 8}"],
+     r"ivf nprobe=8 must be in \[1, 4\]"),
+])
+def test_bad_overrides_fail_before_any_work(overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        run_config(["+experiment=smoke", *overrides])
+
+
+def test_values_that_fit_compose(tmp_path):
+    cfg = run_config(["+experiment=smoke", "algo.num_minibatches=16", "env.goal=[1,1]",
+                      "env.step_penalty=0.01", "memory.bank.index=ivf", "memory.bank.capacity=8",
+                      "+memory.bank.ivf={nlist: 4, nprobe: 2}"])
+    assert cfg.maze.goal == (1, 1) and cfg.maze.step_penalty == 0.01  # any env field, no `+`
+    assert cfg.algo.num_minibatches == 16
+
+
+def test_yes_and_no_are_read_as_booleans_on_the_command_line():
+    """Hydra's bool nodes read yes/no as YAML does; before the schema "no" reached the env
+    as a non-empty string and switched see_through_walls on."""
+    assert run_config(["+experiment=smoke", "env.see_through_walls=no"]).maze.see_through_walls is False
+    assert run_config(["+experiment=smoke", "env.see_through_walls=yes"]).maze.see_through_walls is True
+
+
+# Mappings that do not come through Hydra (a config.yaml read back, a script) are type-checked
+# by the dataclasses themselves.
+@pytest.mark.parametrize("override,match", [
+    (dict(n_mazes=2.5), r"n_mazes=2.5 is not allowed: must be an int"),
+    (dict(total_steps=1e5), r"total_steps=100000.0 is not allowed: must be an int"),
+    (dict(seed=True), r"seed=True is not allowed: must be an int"),
+    (dict(resume="maybe"), r"resume='maybe' is not allowed: must be a bool"),
+    (dict(algo=dict(num_steps=2.5)), r"algo.num_steps=2.5 is not allowed: must be an int"),
+    (dict(algo=dict(learning_rate=float("nan"))), r"algo.learning_rate=nan is not allowed: must be a finite number"),
+    (dict(eval=dict(greedy="no")), r"eval.greedy='no' is not allowed: must be a bool"),
+    (dict(memory=dict(k="8")), r"memory.k='8' is not allowed: must be an int"),
+    (dict(env=dict(see_through_walls="no")), r"env: see_through_walls='no' must be a bool"),
+    (dict(env=dict(rows=3.5)), r"env: rows=3.5 must be an int"),
+    (dict(memory=dict(bank=dict(capacity=8.0))), r"memory.bank .*capacity=8.0 must be an int"),
+])
+def test_wrong_types_in_plain_mappings_are_named(tmp_path, override, match):
+    with pytest.raises(ConfigError, match=match):
+        tiny_config(tmp_path, **override)
+
+
+def test_schema_env_defaults_are_maze_config_defaults():
+    assert asdict(TrainSchema().env) == asdict(MazeConfig())
+
+
+@pytest.mark.parametrize("cores,runs,threads", [
+    (2, 2, 1), (2, 1, 1), (1, 1, 1), (1, 4, 1), (8, 16, 1), (16, 1, 15), (16, 2, 7), (4, 1, 3)])
+def test_default_threads_leave_a_core_and_never_oversubscribe(cores, runs, threads):
+    assert default_torch_threads(cores, runs) == threads
+    assert threads * runs <= max(cores - 1, runs)  # one per run at the very least
+
+
+@pytest.mark.parametrize("launcher,runs", [
+    ({}, 1),
+    ({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}, 2),
+    ({"n_jobs": -1}, 8), ({"n_jobs": -2}, 7), ({"n_jobs": -20}, 1), ({"n_jobs": None}, 1),
+    ({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher",
+      "array_parallelism": 256}, 256),
+    ({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+      "array_parallelism": 256}, 1),
+])
+def test_runs_at_once_reads_the_launcher(launcher, runs):
+    assert runs_at_once(launcher, cores=8) == runs
+
+
+def test_resolved_threads_are_used_and_recorded(tmp_path):
+    assert resolve_torch_threads(3) == 3
+    assert resolve_torch_threads(0) == default_torch_threads(available_cores(), 1)  # not a multirun
+    cfg = tiny_config(tmp_path, total_steps=4 * 4 * 16, eval=dict(every=0, episodes=1, visits=1),
+                      log=dict(images_every=0, checkpoint_every=0, progress=False))
+    assert cfg.torch_threads == 0
+    before = torch.get_num_threads()
+    try:
+        train(cfg)
+        used = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert used == resolve_torch_threads(0)
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["torch_threads"] == used
