@@ -4,7 +4,7 @@ A runner only ever talks to agents through this file:
 
     state = agent.initial_state(B, device)      # flat dict of batch-first tensors
     out = agent(obs, state, recall)             # obs (B, C, V, V) uint8; recall or None
-    state = agent.reset_state(out.state, done)  # done (B,) bool: rows that start a new episode
+    state = agent.reset_state(out.state, starts)  # starts (B,) bool: rows that begin a new episode
 
 `AgentBase` does the checks once (the public `forward` validates, the protected
 `_forward` computes) and gives every agent the same mask-blend `reset_state`.
@@ -66,7 +66,7 @@ class Agent(Protocol):
 
     def __call__(self, obs: torch.Tensor, state: State, recall=None) -> AgentOutput: ...
 
-    def reset_state(self, state: State, done_mask: torch.Tensor) -> State: ...
+    def reset_state(self, state: State, starts: torch.Tensor) -> State: ...
 
 
 @contextlib.contextmanager
@@ -120,21 +120,22 @@ class AgentBase(nn.Module):
         recall = self._check_recall(recall, obs.shape[0]) if self.uses_memory else None
         return self._forward(obs, state, recall)
 
-    def reset_state(self, state: State, done_mask: torch.Tensor) -> State:
-        """Rows where `done_mask` is True get the initial state; the others are kept as is.
+    def reset_state(self, state: State, starts: torch.Tensor) -> State:
+        """Rows where `starts` is True (they begin a new episode) get the initial state; the
+        others are kept as is.
 
         A mask-blend (torch.where), so gradients still flow to learned start states.
         """
         if not state:
             return state
         B = next(iter(state.values())).shape[0]
-        if done_mask.shape != (B,) or done_mask.dtype != torch.bool:
-            raise ValueError(f"done_mask must be bool of shape ({B},), got {done_mask.dtype} "
-                             f"{tuple(done_mask.shape)}")
-        fresh = self.initial_state(B, done_mask.device)
+        if starts.shape != (B,) or starts.dtype != torch.bool:
+            raise ValueError(f"starts must be bool of shape ({B},), got {starts.dtype} "
+                             f"{tuple(starts.shape)}")
+        fresh = self.initial_state(B, starts.device)
         out = {}
         for name, value in state.items():
-            mask = done_mask.view(B, *([1] * (value.dim() - 1)))
+            mask = starts.view(B, *([1] * (value.dim() - 1)))
             out[name] = torch.where(mask, fresh[name].to(value.dtype), value)
         return out
 

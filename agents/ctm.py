@@ -12,7 +12,7 @@ Per environment step the CTM runs `ticks` internal ticks over the same observati
 
 The value comes from critic(S_out) after the last tick. The traces (and, for the `decayed`
 horizon, the running synchronisation sums) carry over to the next environment step and are
-reset to learned start traces when an episode ends (`reset_state`).
+reset to learned start traces where a new episode starts (`reset_state`).
 
 Option names follow the reference code where one exists. Mapping to the paper:
 d_model = D, memory_length = M, ticks = T, n_synch_out = D_out, n_synch_action = D_action,
@@ -40,11 +40,19 @@ SYNC_NORM_EPS = 1e-12
 class CTMAgent(AgentBase):
     """Continuous Thought Machine policy.
 
+    Every knob, in one place (the defaults are the signature's; configs/agent/ctm.yaml lists
+    them all so that each can be overridden on the command line). "Reference" is the reference
+    RL model, models/ctm_rl.py of the CTM authors' code, whose option names these follow.
+
+    key_dim, value_dim   widths of memory keys and values (0: no memory; query and write are None)
     ticks                internal ticks T per environment step (1-8; the reference RL runs use 1-5)
     d_model              neurons D
     d_input              width of observation tokens and of the attention output
-    token_mlp            the encoder's per-token MLP width, as a multiple of d_input (0: none)
-    heads                attention heads (d_input must be divisible by it)
+    token_mlp            the shared encoder's per-token MLP width, as a multiple of d_input (0: none;
+                         every agent has this knob). The LSTM learned far faster without it on the
+                         main job's task, and it was most of the encoder's cost
+    heads                attention heads over observation cells and memory entries (d_input must
+                         be divisible by it)
     n_synch_out          neurons on the output side (pairs: n(n+1)/2 dense, n for random-pairing)
     n_synch_action       neurons on the query side
     neuron_select        "first-last" (dense pairs among the first neurons for the output side and
@@ -53,21 +61,34 @@ class CTMAgent(AgentBase):
                          "random-pairing" (n random pairs)
     n_random_pairing_self  self-pairs (i, i) among random pairs
     synapse_depth        1 = `synapse_blocks` Linear-GLU-LayerNorm blocks; > 1 = U-Net MLP of that depth
-    synapse_blocks       blocks of the depth-1 synapses (reference RL: 2; its image models: 1)
+    synapse_blocks       blocks of the depth-1 synapses (reference RL: 2, its code notes that one did
+                         worse; its image models: 1)
     memory_length        M, pre-activations each neuron-level model sees
     deep_nlms, nlm_hidden  two-layer NLMs with this hidden width (reference RL: True, 2)
     nlm_temperature      initial learned temperature each NLM layer divides by (the reference's
                          `T`, which starts at 1); None: no temperature
-    sync_horizon         "window": over the last `sync_window` post-activations (reference RL);
-                         "decayed": over the whole episode with running sums
-    sync_window          W for the window horizon; None ties it to memory_length (the reference)
-    decay_init           initial decay rate k of every pair (> 0; small = long memory)
-    adaptive_ticks       a row stops ticking once its certainty exceeds `certainty_threshold`
+    sync_horizon         "window": over the last `sync_window` post-activations, sliding across
+                         environment steps (reference RL); "decayed": over the whole episode, kept
+                         as running sums so that a tick costs O(pairs)
+    sync_window          W for the window horizon; None ties it to memory_length (the reference).
+                         W = 1 makes synchronisation the current tick's pair products alone: the
+                         decays then get no gradient, so no shipped config uses it (a test checks
+                         that every parameter of every shipped config is trained)
+    decay_init           initial decay rate k of every pair (> 0; small = long memory). k is learned
+                         as softplus(raw) >= 0, with a gradient everywhere, where the reference clamps
+                         it to [0, 4]. The reference starts at k = 0, a uniform average over the
+                         window: with one tick per step the heads then react to a new view by about
+                         a fifth
+    adaptive_ticks       a row stops ticking once its certainty exceeds `certainty_threshold`;
+                         `aux["ticks_used"]` reports the ticks each row ran
     head_hidden          width of the actor and critic MLPs
-    orthogonal_heads     the reference RL initialisation of actor and critic (see agents.base.mlp)
+    orthogonal_heads     the reference RL initialisation of actor and critic: orthogonal, last-layer
+                         gain 0.01 for the actor and 1 for the critic (see agents.base.mlp)
+    dropout              dropout rate inside the synapses
     key_source           memory keys and queries from "obs" or "sync" (see agents/memory_io.py)
     sync_norm            LayerNorm on both synchronisation vectors before they are read (an
-                         addition to the reference: at its initialisation the products of small
+                         addition to the reference, off by default as there; the shipped configs
+                         turn it on: at the reference's initialisation the products of small
                          post-activations are ~1e-3 and barely vary with the observation, so the
                          policy starts blind and PPO learns slowly). Its eps (1e-12) is far below
                          the pairs' variance at initialisation (1e-7 to 1e-5 measured, below
@@ -183,7 +204,7 @@ class CTMAgent(AgentBase):
             raise ValueError(f"state keys {sorted(state)} do not match {sorted(self._state_keys)}")
         tokens, pooled = self.encoder(obs)
         ctx = (self.attention.prepare(tokens, recall), pooled)
-        active = torch.ones(B, dtype=torch.bool, device=obs.device)
+        thinking = torch.ones(B, dtype=torch.bool, device=obs.device)
         ticks_used = torch.zeros(B, dtype=torch.long, device=obs.device)
         logits_per_tick, certainty_per_tick = [], []
         sync_out = logits = None
@@ -193,17 +214,17 @@ class CTMAgent(AgentBase):
             new_logits = self.actor(new_sync)
             if self.adaptive_ticks and sync_out is not None:
                 # Rows that already stopped keep their state and outputs: they do no more thinking.
-                keep = lambda n, o: torch.where(active.view(B, *([1] * (n.dim() - 1))), n, o)
+                keep = lambda n, o: torch.where(thinking.view(B, *([1] * (n.dim() - 1))), n, o)
                 new = {k: keep(v, state[k]) for k, v in new.items()}
                 new_sync, new_logits = keep(new_sync, sync_out), keep(new_logits, logits)
             state, sync_out, logits = new, new_sync, new_logits
-            ticks_used = ticks_used + active.long()
+            ticks_used = ticks_used + thinking.long()
             cert = certainty(logits)
             logits_per_tick.append(logits)
             certainty_per_tick.append(cert)
             if self.adaptive_ticks:
-                active = active & (cert < self.certainty_threshold)
-                if not bool(active.any()):
+                thinking = thinking & (cert < self.certainty_threshold)
+                if not bool(thinking.any()):
                     break
         # Rows all stopped early: later ticks would have repeated the frozen outputs.
         missing = self.ticks - len(logits_per_tick)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.checkpoint import atomic_write_text
 from experiments.config import TrainConfig
 from experiments.main import main_job_config
+from fileio.atomic import atomic_write_text
 from training_cli import parse, parser_with_run_options, spread
 
 COLUMNS = {"success": "eval/success_rate", "greedy": "eval_greedy/success_rate",

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
-from experiments.checkpoint import atomic_write_text
 from experiments.evaluate import evaluate, phase_names
 from experiments.main import run_config
-from experiments.train import bank_factory, make_agent
+from experiments.build import bank_factory, make_agent
+from fileio.atomic import atomic_write_text
 from training_cli import spread
 
 PRESET = "+experiment=memory"

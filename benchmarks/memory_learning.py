@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.checkpoint import atomic_write_text
 from experiments.evaluate import phase_names, random_baseline
+from fileio.atomic import atomic_write_text
 from memory_ceiling import compose, measure
 from training_cli import parse, parser_with_run_options, spread
 

@@ -18,12 +18,10 @@ from collections.abc import Sequence
 
 import torch
 
-from envs import BatchedMazeEnv
+from experiments.build import build_run
 from experiments.config import TrainConfig
 from experiments.main import main_job_config
 from experiments.ppo import update
-from experiments.rollout import Collector
-from experiments.train import bank_factory, make_agent
 
 
 class Clock:
@@ -53,17 +51,13 @@ def main_config(agent: str, memory: str, device: str, extra: Sequence[str] = ())
 def measure(agent_name: str, memory: str, device: str, updates: int, extra: Sequence[str] = ()) -> dict[str, float]:
     cfg = main_config(agent_name, memory, device, extra)
     dev = torch.device(device)
-    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=dev, validate_actions=False)
-    agent = make_agent(cfg, env.observation_shape, env.n_actions, dev)
-    bank = bank_factory(cfg, agent, env.n_agents, dev)(cfg.n_mazes)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.algo.learning_rate)
-    collector = Collector(env, agent, bank, cfg.memory.k, torch.Generator(device=dev).manual_seed(0))
-    collector.start(0)
+    run = build_run(cfg, dev)       # the parts a training run is made of, optimiser included
+    collector, bank = run.collector, run.bank
+    collector.start(cfg.seed)
     clock = Clock()
-    clock.wrap(env, ["step"], "env")
+    clock.wrap(run.env, ["step"], "env")
     if bank is not None:
         clock.wrap(bank, ["read", "write", "on_reset"], "memory")
-    shuffler = torch.Generator().manual_seed(1)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     total = {"collect": 0.0, "update": 0.0}
     for u in range(updates + 1):
@@ -74,7 +68,7 @@ def measure(agent_name: str, memory: str, device: str, updates: int, extra: Sequ
         rollout = collector.collect(cfg.algo.num_steps)
         sync()
         t1 = time.perf_counter()
-        update(agent, optimizer, rollout, cfg.algo, shuffler)
+        update(run.agent, run.optimizer, rollout, cfg.algo, run.shuffler)
         sync()
         total["collect"] += t1 - t0
         total["update"] += time.perf_counter() - t1

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from experiments.stats import iqm
+from analysis.stats import iqm
 
 
 def parser_with_run_options(description: str) -> argparse.ArgumentParser:

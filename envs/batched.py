@@ -13,7 +13,9 @@ next episode inside the same `step`; the returned `obs` is then the first observ
 of the new episode (`info["reset"]` marks those mazes). The finished episode's
 per-agent statistics are in `info["episode_return"]`, `["episode_length"]`,
 `["episode_success"]` and `["episode_start_distance"]` (BFS steps from the spawn),
-valid where `info["reset"]` is set.
+valid where `info["reset"]` is set. `info["episode_index"]` and `info["step_index"]` (B,)
+number the returned `obs`: the maze's episode and the steps taken in it (0 on its first
+observation).
 
 Layouts are generated on the CPU for the mazes whose layout changes and uploaded;
 stepping and observing run as tensor ops on `device` with no Python loop over mazes
@@ -76,7 +78,7 @@ class BatchedMazeEnv:
         if self.validate_actions:
             self._check(actions)
         reward, terminated, truncated = world.step(actions.to(self.device, torch.int64))
-        done = ~world.alive.any(-1)
+        reset = ~world.alive.any(-1)  # every agent ended: the maze begins its next episode
         # World replaces its tensors rather than mutating them, so these stay valid.
         finished = {
             "episode_return": world.episode_return,
@@ -84,8 +86,8 @@ class BatchedMazeEnv:
             "episode_success": world.success,
             "episode_start_distance": world.start_distance,
         }
-        changed = world.reset(done)
-        info = self._info(done, changed)
+        changed = world.reset(reset)
+        info = self._info(reset, changed)
         info.update(finished)
         return world.observe(), reward, terminated, truncated, info
 
@@ -110,6 +112,7 @@ class BatchedMazeEnv:
             "distance": w.distance_to_goal(),
             "success": w.success,
             "episode_index": w.episode,
+            "step_index": w.t,
             "layout_id": w.layout_index,
             "reset": reset,
             "layout_changed": layout_changed,

@@ -7,8 +7,8 @@ Layout inside a run directory:
     checkpoints/latest                     text file naming the newest complete checkpoint
 
 A checkpoint directory is filled under a temporary name and renamed when complete;
-`latest` is replaced by rename too. A run killed at any moment leaves the previous
-checkpoint intact and `latest` pointing at a complete one. So a `latest` that points
+`latest` is replaced by rename too (fileio/atomic.py). A run killed at any moment leaves the
+previous checkpoint intact and `latest` pointing at a complete one. So a `latest` that points
 nowhere, or a checkpoint without its state.pt, is damage: reading it raises
 `CheckpointError` naming the path, never a silent fresh start.
 """
@@ -22,30 +22,13 @@ from typing import Any
 
 import torch
 
+from fileio.atomic import atomic_write_text
+
 KEEP = 2  # complete checkpoints kept on disk
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing a part or cannot be read; the message names the path."""
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(run_dir: str | Path, update: int, state: dict[str, Any], bank=None) -> Path:

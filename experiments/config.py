@@ -12,6 +12,7 @@ by the agent's constructor (agents are plug-ins: `_target_` plus their knobs).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, make_dataclass
@@ -20,8 +21,8 @@ from typing import Any, get_type_hints
 from envs import MazeConfig
 from envs.config import type_problem
 from experiments.content import CONTENT_KINDS
-
-MEMORY_MODES = ("none", "solo", "shared")
+from memory.checks import MAX_K
+from memory.mapping import MAPPINGS
 
 
 class ConfigError(ValueError):
@@ -45,6 +46,13 @@ def _check_types(section, prefix: str) -> None:
 @dataclass
 class PPOConfig:
     """PPO with recurrent state (CleanRL's LSTM PPO, shared by all agents).
+
+    The defaults started from the CTM reference RL setup (CleanRL-style PPO: lr 1e-4 with 256
+    envs x 50 steps in its MiniGrid scripts, lr 5e-4 in its train.py and for Acrobot). Those
+    learn far too slowly on CPU budgets here, so epochs, minibatches, learning rate and entropy
+    were re-tuned (measured: benchmarks/learning.py). clip_vloss is off: clipping the value
+    update at clip_coef kept the critic's explained variance near 0 on CPU budgets, for every
+    agent we measured. configs/algo/ppo.yaml sets nothing; presets override.
 
     num_steps: environment steps per rollout (per maze).
     num_minibatches: minibatches per epoch; each holds whole sequences of (maze, agent) rows.
@@ -96,7 +104,12 @@ class PPOConfig:
 class MemorySection:
     """How agents use long-term memory in the loop (the bank's own knobs are in `bank`).
 
-    mode: none | solo | shared (see memory.MemoryBank).
+    mode: a registered sharing pattern (memory/mapping.py): none | solo | shared, or one
+        registered by a module named in `plugins`.
+    plugins: modules imported before `mode` is checked, e.g. [my_package.my_mappings]; each
+        registers its patterns with `memory.mapping.register_mapping` when imported. Being
+        part of the config, they are imported in every process that builds it (multirun
+        workers included).
     k: entries retrieved per read.
     bank: further MemoryBank arguments (scope, capacity, index, eviction, ...).
     content: what entries say: `kind` (representation | outcome, experiments/content.py)
@@ -104,17 +117,31 @@ class MemorySection:
     """
 
     mode: str = "shared"
+    plugins: list[str] = field(default_factory=list)
     k: int = 8
     bank: dict[str, Any] = field(default_factory=dict)
     content: dict[str, Any] = field(default_factory=lambda: {"kind": "representation"})
 
     def __post_init__(self):
         _check_types(self, "memory.")
-        _check(self.mode in MEMORY_MODES, "memory.mode", self.mode, f"one of {list(MEMORY_MODES)}")
-        _check(1 <= self.k <= 2048, "memory.k", self.k, "in [1, 2048]")
+        _import_plugins(self.plugins)
+        _check(self.mode in MAPPINGS, "memory.mode", self.mode,
+               f"one of {list(MAPPINGS)} (more with memory.plugins, see memory/mapping.py)")
+        _check(1 <= self.k <= MAX_K, "memory.k", self.k, f"in [1, {MAX_K}]")
         kind = dict(self.content or {}).get("kind", "representation")
         _check(kind in CONTENT_KINDS, "memory.content.kind", kind, f"one of {list(CONTENT_KINDS)}")
         _check_bank_options(self.mode, self.bank)
+
+
+def _import_plugins(modules) -> None:
+    """Import each module of `memory.plugins`, so the patterns it registers are known."""
+    _check(isinstance(modules, (list, tuple)) and all(isinstance(m, str) for m in modules),
+           "memory.plugins", modules, "a list of module names")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            raise ConfigError(f"memory.plugins: cannot import {name!r}: {err}") from err
 
 
 def _check_bank_options(mode: str, bank: dict[str, Any]) -> None:

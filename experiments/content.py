@@ -11,7 +11,8 @@
                     the current view, so a reader finds what was done where it stands.
 
 A content kind is a subclass of `Content`; `register_content` adds one under a name the
-config can select.
+config can select. It speaks the bank's layout: per-row tensors are (maze, agent)-shaped,
+(B, N, ...); only the agent's output `out` comes in the agent's rows (R = B * N).
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ MAX_LANDMARK_ID = 31
 class ViewKeys:
     """Keys from the static squares of the view and, with `history` = h > 0, the previous h
     views and actions: a fixed random projection (seeded, never trained), L2-normalised.
-    The same inputs give the same key bit for bit, so "the same view" is a score of 1."""
+    The same inputs give the same key bit for bit, so "the same view" is a score of 1.
+    Leading dims `L` are any batch: (R,) rows or (B, N)."""
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int,
                  history: int = 0, seed: int = 0, device="cpu"):
@@ -47,15 +49,15 @@ class ViewKeys:
         self.weight = (torch.randn(key_dim, n_in, generator=g) / n_in ** 0.5).to(device)
 
     def view(self, obs: torch.Tensor) -> torch.Tensor:
-        """obs (R, C, V, V) uint8 -> static view features (R, n_view) float32. Landmark ids
+        """obs (*L, C, V, V) uint8 -> static view features (*L, n_view) float32. Landmark ids
         are one-hot planes: ids 1 and 2 are as different as a landmark and none."""
-        binary = obs[:, list(BINARY_CHANNELS)].float()
-        ids = F.one_hot(obs[:, LANDMARK].long(), MAX_LANDMARK_ID + 1)[..., 1:]   # (R, V, V, 31)
-        return torch.cat([binary.flatten(1), ids.permute(0, 3, 1, 2).float().flatten(1)], dim=1)
+        binary = obs[..., list(BINARY_CHANNELS), :, :].float()
+        ids = F.one_hot(obs[..., LANDMARK, :, :].long(), MAX_LANDMARK_ID + 1)[..., 1:]  # (*L, V, V, 31)
+        return torch.cat([binary.flatten(-3), ids.movedim(-1, -3).float().flatten(-3)], dim=-1)
 
     def key(self, view: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
-        """view (R, n_view), past (R, h, n_view + A) -> keys (R, Dk)."""
-        x = torch.cat([view, past.flatten(1), torch.ones_like(view[:, :1])], dim=1)
+        """view (*L, n_view), past (*L, h, n_view + A) -> keys (*L, Dk)."""
+        x = torch.cat([view, past.flatten(-2), torch.ones_like(view[..., :1])], dim=-1)
         return F.normalize(x @ self.weight.T, dim=-1)
 
 
@@ -69,28 +71,29 @@ class Content:
         """Forget anything in progress (the collector restarts every maze)."""
 
     def query(self, obs: torch.Tensor, starts: torch.Tensor) -> torch.Tensor | None:
-        """The read query for `obs` (R, ...), or None to use the agent's previous query.
-        Called again for the bootstrap value at the end of a rollout, so it may only cache."""
+        """The read query (B, N, Dk) for `obs` (B, N, C, V, V), or None to use the agent's
+        previous query; `starts` (B, N). Called again for the bootstrap value at the end of a
+        rollout, so it may only cache."""
         return None
 
-    def before_step(self, out, acting: torch.Tensor, episode: torch.Tensor, t: torch.Tensor) -> None:
-        """After the agent acted, before the env steps: its output, who acted (R,), and the
-        mazes' episode ids and steps (B,)."""
+    def before_step(self, out, alive: torch.Tensor, episode: torch.Tensor, step: torch.Tensor) -> None:
+        """After the agent acted, before the env steps: its output (rows), who acted
+        `alive` (B, N), and the mazes' episode numbers and steps within the episode (B,)."""
 
-    def after_step(self, action, reward, terminated, truncated, acting, episode) -> None:
-        """After the env stepped: per row (R,) action, reward, terminated, truncated, acting;
-        episode (R,) the episode id the step belonged to."""
+    def after_step(self, action, reward, terminated, truncated, alive, episode) -> None:
+        """After the env stepped: (B, N) action, reward, terminated, truncated, alive (who
+        acted); episode (B,) the episode number the step belonged to."""
 
 
 class RepresentationContent(Content):
     """The agent's own write request every step (see the module docstring)."""
 
-    def before_step(self, out, acting, episode, t) -> None:
+    def before_step(self, out, alive, episode, step) -> None:
         if out.write is None:
             return
         B, N = self.bank.config.n_mazes, self.bank.config.n_agents
         self.bank.write(out.write.keys.view(B, N, -1), out.write.values.view(B, N, -1),
-                        {"episode": episode, "step": t}, acting.view(B, N))
+                        {"episode": episode, "step": step}, alive)
 
 
 class OutcomeContent(Content):
@@ -107,8 +110,8 @@ class OutcomeContent(Content):
         cfg = bank.config
         self.keys = ViewKeys(obs_shape, n_actions, cfg.key_dim, history, seed, bank.device)
         self.writer = HindsightWriter(bank, OutcomeCodec(n_actions, horizon), gamma)
-        R = cfg.n_mazes * cfg.n_agents
-        self.past = torch.zeros(R, history, self.keys.n_view + n_actions, device=bank.device)
+        self.past = torch.zeros(cfg.n_mazes, cfg.n_agents, history, self.keys.n_view + n_actions,
+                                device=bank.device)
         self._last: tuple[torch.Tensor, ...] | None = None  # key, view, past of the last query
 
     def reset(self) -> None:
@@ -118,20 +121,20 @@ class OutcomeContent(Content):
 
     def query(self, obs, starts):
         view = self.keys.view(obs.to(self.past.device))
-        past = self.past * ~starts.to(self.past.device).view(-1, 1, 1)
+        past = self.past * ~starts.to(self.past.device)[..., None, None]
         key = self.keys.key(view, past)
         self._last = (key, view, past)
         return key
 
-    def after_step(self, action, reward, terminated, truncated, acting, episode) -> None:
+    def after_step(self, action, reward, terminated, truncated, alive, episode) -> None:
         if self._last is None:
             raise RuntimeError("after_step() before query(): the collector reads before it acts")
         key, view, past = self._last
-        self.writer.record(key, action, reward, acting, terminated, terminated | truncated, episode)
+        self.writer.record(key, action, reward, alive, terminated, terminated | truncated, episode)
         if self.keys.history:
             dev = past.device
-            step = torch.cat([view, F.one_hot(action.to(dev), self.keys.n_actions).float()], dim=1)
-            self.past = torch.cat([step.unsqueeze(1), past[:, :-1]], dim=1)
+            step = torch.cat([view, F.one_hot(action.to(dev), self.keys.n_actions).float()], dim=-1)
+            self.past = torch.cat([step.unsqueeze(-2), past[..., :-1, :]], dim=-2)
 
 
 CONTENT_KINDS = {"representation": RepresentationContent, "outcome": OutcomeContent}
@@ -163,16 +166,3 @@ def make_content(spec: dict, bank: MemoryBank, obs_shape, n_actions: int, horizo
     return cls(bank, obs_shape=obs_shape, n_actions=n_actions, horizon=horizon, gamma=gamma,
                seed=seed, **spec)
 
-
-def content_for(cfg, bank, agent, n_actions: int):
-    """The run's content kind for a `TrainConfig`, or None without memory; a bad
-    `memory.content` raises the config error that names it."""
-    from experiments.config import ConfigError
-
-    if bank is None or agent.key_dim == 0:
-        return None
-    try:
-        return make_content(cfg.memory.content, bank, cfg.maze.obs_shape, n_actions, cfg.maze.horizon,
-                            cfg.algo.gamma, cfg.seed)
-    except ValueError as err:
-        raise ConfigError(f"memory.content: {err}") from err

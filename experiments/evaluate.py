@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import torch
 
-from envs import BatchedMazeEnv
-from experiments.content import content_for
-from experiments.rollout import Collector
+from experiments.build import build_collector, make_env
+from experiments.memory_metrics import memory_scalars
 
 
 def phase_names(ev) -> list[str]:
@@ -37,29 +36,27 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
     ev = cfg.eval
     plays = ev.visits + ev.newcomer                      # episodes per held-out layout
     maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=plays)
-    env = BatchedMazeEnv(ev.episodes, maze, device=device, validate_actions=False)
+    env = make_env(maze, ev.episodes, device)
     bank = make_bank(ev.episodes)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    collector = Collector(env, agent, bank, cfg.memory.k, generator,
-                          content=content_for(cfg, bank, agent, env.n_actions))
+    collector = build_collector(cfg, env, agent, bank, torch.Generator(device=device).manual_seed(seed))
     collector.start(seed)
     finished = torch.zeros(ev.episodes, dtype=torch.int64, device=device)
     per_visit = [{"success": [], "length": [], "efficiency": []} for _ in range(plays)]
     max_steps = plays * maze.horizon + 1
     for _ in range(max_steps):
         _, _, info = collector.step(greedy=greedy)
-        done = info["reset"]
-        if done.any():
-            for b in torch.nonzero(done & (finished < plays)).flatten().tolist():
+        reset = info["reset"]
+        if reset.any():
+            for b in torch.nonzero(reset & (finished < plays)).flatten().tolist():
                 k = int(finished[b])
                 success = info["episode_success"][b]
                 per_visit[k]["success"].append(success.float())
                 per_visit[k]["length"].append(info["episode_length"][b].float())
                 eff = info["episode_length"][b][success].float() / info["episode_start_distance"][b][success].clamp(min=1)
                 per_visit[k]["efficiency"].append(eff)
-            finished += done.long()
+            finished += reset.long()
             if ev.newcomer and bank is not None:
-                arrived = done & (finished == ev.visits)
+                arrived = reset & (finished == ev.visits)
                 if arrived.any():
                     bank.clear(bank.private_stores(arrived))
         if bool((finished >= plays).all()):
@@ -75,7 +72,6 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
     metrics["success_rate"] = mean(cat([x for v in visits for x in v["success"]]))
     metrics["steps_over_bfs"] = mean(cat([x for v in visits for x in v["efficiency"]]))
     if bank is not None:
-        from experiments.train import memory_scalars
         metrics.update(memory_scalars(bank.stats()))
     return metrics
 

@@ -112,14 +112,14 @@ class EpisodeLog:
         self.writes: list[np.ndarray] = []
 
     def on_step(self, info: dict, out, actions) -> None:
-        done = info["reset"]
-        if bool(done.any()):
-            success = info["episode_success"][done]
-            self.returns.extend(info["episode_return"][done].flatten().tolist())
-            self.lengths.extend(info["episode_length"][done].flatten().float().tolist())
+        reset = info["reset"]
+        if bool(reset.any()):
+            success = info["episode_success"][reset]
+            self.returns.extend(info["episode_return"][reset].flatten().tolist())
+            self.lengths.extend(info["episode_length"][reset].flatten().float().tolist())
             self.success.extend(success.flatten().float().tolist())
-            eff = (info["episode_length"][done][success].float()
-                   / info["episode_start_distance"][done][success].clamp(min=1))
+            eff = (info["episode_length"][reset][success].float()
+                   / info["episode_start_distance"][reset][success].clamp(min=1))
             self.efficiency.extend(eff.tolist())
             self.new_episodes += int(success.numel())
         # Maze 0's current episode, for the pictures.
@@ -127,7 +127,7 @@ class EpisodeLog:
         if bool(info["layout_changed"][0]):
             self.visits[:] = 0
             self.writes = []
-        if bool(done[0]):
+        if bool(reset[0]):
             self.path, self.path_alive = [], []
         self.path.append(pos)
         self.path_alive.append(alive)

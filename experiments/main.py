@@ -4,7 +4,7 @@
 
 Runs `python -m experiments.train +experiment=compare` (memory none / solo / shared x
 3 seeds, Hydra multirun on the local joblib launcher) with one progress line for the whole
-sweep on stderr, then `experiments.compare` on the sweep directory, and prints where the
+sweep on stderr, then `analysis.compare` on the sweep directory, and prints where the
 TensorBoard logs and the report are.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
     print(f"\nTraining finished in {(time.perf_counter() - started) / 60:.1f} min.\n", flush=True)
     report_dir = sweep_dir / "report"
-    code = subprocess.call([sys.executable, "-m", "experiments.compare", str(sweep_dir),
+    code = subprocess.call([sys.executable, "-m", "analysis.compare", str(sweep_dir),
                             "--out", str(report_dir)])
     if code == 0:
         print_random_baseline(sweep_dir, report_dir)
@@ -104,7 +104,7 @@ def print_random_baseline(sweep_dir: Path, report_dir: Path) -> None:
 
     import yaml
 
-    from experiments.checkpoint import atomic_write_text
+    from fileio.atomic import atomic_write_text
     from experiments.config import TrainConfig
     from experiments.evaluate import random_baseline
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from envs.layouts import Layout
 from envs.render import palette, render_rgb
-from experiments.checkpoint import atomic_write_bytes
+from fileio.atomic import atomic_write_bytes
 
 TILE = 8
 

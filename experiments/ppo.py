@@ -15,20 +15,20 @@ from experiments.rollout import Rollout
 
 
 def advantages(r: Rollout, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE (T, R) and returns. An agent's episode ends at `ended`; inactive steps get zero
-    advantage. Time-limit truncation is terminal on purpose: the limit is part of the task
-    (the goal reward falls to 0.1 at `max_steps` and nothing is paid after it), so the true
-    return after truncation is 0, and a recurrent agent can tell how long it has been acting;
-    bootstrapping there would credit value the task never pays (Pardo et al., 2018, "Time
-    Limits in Reinforcement Learning")."""
+    """GAE (T, R) and returns. An agent's episode ends at `ended`; steps where it was not
+    alive get zero advantage. Time-limit truncation is terminal on purpose: the limit is part
+    of the task (the goal reward falls to 0.1 at `max_steps` and nothing is paid after it), so
+    the true return after truncation is 0, and a recurrent agent can tell how long it has been
+    acting; bootstrapping there would credit value the task never pays (Pardo et al., 2018,
+    "Time Limits in Reinforcement Learning")."""
     T = r.rewards.shape[0]
     adv = torch.zeros_like(r.rewards)
     last = torch.zeros_like(r.next_value)
     for t in reversed(range(T)):
         next_value = r.next_value if t == T - 1 else r.values[t + 1]
-        alive_next = (~r.ended[t]).float()
-        delta = r.rewards[t] + gamma * next_value * alive_next - r.values[t]
-        last = (delta + gamma * lam * alive_next * last) * r.active[t]
+        continues = (~r.ended[t]).float()
+        delta = r.rewards[t] + gamma * next_value * continues - r.values[t]
+        last = (delta + gamma * lam * continues * last) * r.alive[t]
         adv[t] = last
     return adv, adv + r.values
 
@@ -65,7 +65,7 @@ def update(agent: nn.Module, optimizer: torch.optim.Optimizer, r: Rollout, cfg: 
         order = torch.randperm(R, generator=generator, device=generator.device).to(r.actions.device)
         for rows in order.chunk(n_mb):
             logits, new_values, aux = replay(agent, r, rows)
-            mask = r.active[:, rows].float()
+            mask = r.alive[:, rows].float()
             logp_all = torch.log_softmax(logits, -1)
             new_logp = logp_all.gather(-1, r.actions[:, rows].unsqueeze(-1)).squeeze(-1)
             entropy = -(logp_all.exp() * logp_all).sum(-1)
@@ -102,10 +102,10 @@ def update(agent: nn.Module, optimizer: torch.optim.Optimizer, r: Rollout, cfg: 
         if cfg.target_kl is not None and approx_kl > cfg.target_kl:
             break
     out = {name: sum(v) / len(v) for name, v in stats.items()}
-    valid = r.active.float()
-    var_y = returns[r.active].var() if r.active.sum() > 1 else torch.tensor(0.0)
+    valid = r.alive.float()
+    var_y = returns[r.alive].var() if r.alive.sum() > 1 else torch.tensor(0.0)
     out["explained_variance"] = float("nan") if var_y == 0 else \
-        float(1 - (returns - r.values)[r.active].var() / var_y)
+        float(1 - (returns - r.values)[r.alive].var() / var_y)
     out["first_ratio"], out["first_approx_kl"] = first_ratio
     out["active_fraction"] = float(valid.mean())
     return out

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from fileio.atomic import atomic_write_text
 
 FILE_NAME = "progress.json"
 
@@ -22,14 +23,8 @@ FILE_NAME = "progress.json"
 def write_run_progress(run_dir: Path, steps: int, total: int) -> None:
     """Replace run_dir/progress.json by rename, so a reader never sees half a file. No fsync:
     the file is a hint rewritten every update, not something to recover after a crash."""
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f".{FILE_NAME}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump({"steps": int(steps), "total": int(total)}, f)
-        os.replace(tmp, Path(run_dir) / FILE_NAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(Path(run_dir) / FILE_NAME, json.dumps({"steps": int(steps), "total": int(total)}),
+                      durable=False)
 
 
 def read_run_progress(path: Path) -> tuple[int, int] | None:

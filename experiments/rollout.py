@@ -1,7 +1,10 @@
 """Collecting experience: B mazes x N agents, one shared policy, memory read and written in the loop.
 
-Rows: every (maze b, agent i) is one row r = b * N + i with its own recurrent state and
-its own slot in the memory bank; the policy's parameters are shared by all rows.
+Two layouts, one boundary. The env, the content kinds and the memory bank speak (maze, agent):
+tensors shaped (B, N, ...). The agent and the Rollout buffer speak rows: every (maze b,
+agent i) is one row r = b * N + i of a flat batch (R = B * N), with its own recurrent state;
+the policy's parameters are shared by all rows. The Collector converts exactly where it
+calls the agent (`rows` in, `mazes` out) and nowhere else.
 
 One step of collection, for every row at once:
 
@@ -36,7 +39,7 @@ class Rollout:
     logprobs   (T, R) float32   under the acting policy
     values     (T, R) float32
     rewards    (T, R) float32   (scaled, as used for learning)
-    active     (T, R) bool      the agent acted (it was alive); others are masked out of the loss
+    alive      (T, R) bool      the agent acted at this step; others are masked out of the loss
     ended      (T, R) bool      the agent terminated or truncated at this step
     starts     (T, R) bool      the row began a new episode at this step (state reset before it)
     recall     Recall with leading (T, R), or None without memory
@@ -49,7 +52,7 @@ class Rollout:
     logprobs: torch.Tensor
     values: torch.Tensor
     rewards: torch.Tensor
-    active: torch.Tensor
+    alive: torch.Tensor
     ended: torch.Tensor
     starts: torch.Tensor
     recall: Recall | None
@@ -66,9 +69,9 @@ class RunningReturnScale:
         self.ret = torch.zeros(rows, dtype=torch.float64, device=device)
         self.count, self.mean, self.var = 1e-4, 0.0, 1.0
 
-    def __call__(self, reward: torch.Tensor, ended: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    def __call__(self, reward: torch.Tensor, ended: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
         self.ret = self.ret * self.gamma + reward.double()
-        x = self.ret[active]
+        x = self.ret[alive]
         if x.numel():
             b_mean, b_var, n = float(x.mean()), float(x.var(unbiased=False)), x.numel()
             delta, total = b_mean - self.mean, self.count + n
@@ -97,7 +100,10 @@ def sample_actions(logits: torch.Tensor, generator: torch.Generator, greedy: boo
 
 
 class Collector:
-    """Steps env, agent and bank together and remembers where it stopped between rollouts."""
+    """Steps env, agent and bank together and remembers where it stopped between rollouts.
+
+    What it holds between steps is in the env's (B, N) layout: obs, alive, starts, the
+    agent's last query, and the env's last info (episode and step numbers of `obs`)."""
 
     def __init__(self, env, agent, bank, k: int, generator: torch.Generator, reward_scale=None,
                  content=None):
@@ -111,11 +117,21 @@ class Collector:
         # What entries say (experiments/content.py); the agent's own write requests by default.
         self.content = content or (RepresentationContent(bank) if self.uses_memory else None)
 
+    def rows(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, ...) -> (R, ...): the agent's and the buffer's layout."""
+        return x.flatten(0, 1)
+
+    def mazes(self, x: torch.Tensor) -> torch.Tensor:
+        """(R, ...) -> (B, N, ...): the env's, the content's and the bank's layout."""
+        return x.view(self.B, self.N, *x.shape[1:])
+
+    def _observe(self, obs: torch.Tensor, info: dict, starts: torch.Tensor) -> None:
+        self.obs, self.alive, self.info = obs, info["alive"], info
+        self.starts = starts.unsqueeze(1).expand(self.B, self.N)
+
     def start(self, seed: int) -> None:
         obs, info = self.env.reset(seed=seed)
-        self.obs = obs.view(self.R, *obs.shape[2:])
-        self.active = info["alive"].reshape(self.R)
-        self.starts = torch.ones(self.R, dtype=torch.bool, device=self.device)
+        self._observe(obs, info, torch.ones(self.B, dtype=torch.bool, device=self.device))
         self.state = self.agent.initial_state(self.R, self.device)
         self.query = None
         if self.bank is not None:
@@ -124,67 +140,69 @@ class Collector:
         if self.uses_memory:
             self.content.reset()
 
-    def read(self, obs: torch.Tensor, active: torch.Tensor, starts: torch.Tensor) -> Recall | None:
+    def read(self, obs: torch.Tensor, alive: torch.Tensor, starts: torch.Tensor) -> Recall | None:
+        """What the agents of `obs` (B, N, ...) retrieve, as the agent receives it: a Recall
+        (R, k, ...) in rows, or None without memory."""
         if not self.uses_memory:
             return None
         query = self.content.query(obs, starts)
         if query is None:
             # The agent's query from the previous step; none at an episode's first step.
-            query, active = self.query, active & ~starts
+            query, alive = self.query, alive & ~starts
         if query is None:
             return Recall.empty((self.R,), self.k, self.agent.key_dim, self.agent.value_dim, self.device)
-        recall = self.bank.read(query.view(self.B, self.N, -1), self.k, alive=active.view(self.B, self.N))
-        return recall.flatten()
+        return self.bank.read(query, self.k, alive=alive).flatten()
+
+    def act(self, obs: torch.Tensor, starts: torch.Tensor, recall: Recall | None):
+        """The agent's output for `obs` (R, ...), its state reset where `starts` (R,)."""
+        return self.agent(obs, self.agent.reset_state(self.state, starts), recall)
 
     @torch.no_grad()
     def step(self, greedy: bool = False):
-        """One step for every row. Returns what the buffer stores, plus the env's info."""
-        R = self.R
-        obs, active, starts = self.obs, self.active, self.starts
-        self.state = self.agent.reset_state(self.state, starts)
-        recall = self.read(obs, active, starts)
-        out = self.agent(obs, self.state, recall)
+        """One step for every row. Returns what the buffer stores (in rows), the agent's
+        output and the env's info."""
+        obs, alive, starts, info = self.obs, self.alive, self.starts, self.info
+        recall = self.read(obs, alive, starts)
+        obs_rows, starts_rows = self.rows(obs), self.rows(starts)
+        out = self.act(obs_rows, starts_rows, recall)
         action, logp = sample_actions(out.logits, self.generator, greedy)
-        world = self.env.world
-        episode = world.episode                  # the world replaces, never mutates, its tensors
         if self.uses_memory:
-            self.content.before_step(out, active, episode, world.t)
-        next_obs, reward, term, trunc, info = self.env.step(action.view(self.B, self.N))
+            self.content.before_step(out, alive, info["episode_index"], info["step_index"])
+        next_obs, reward, term, trunc, next_info = self.env.step(self.mazes(action))
         if self.uses_memory:
-            self.content.after_step(action, reward.reshape(R), term.reshape(R), trunc.reshape(R),
-                                    active, episode.repeat_interleave(self.N))
+            self.content.after_step(self.mazes(action), reward, term, trunc, alive, info["episode_index"])
         if self.bank is not None:
-            self.bank.on_reset(info["reset"], info["layout_changed"])
-        self.obs = next_obs.view(R, *next_obs.shape[2:])
-        self.active = info["alive"].reshape(R)
-        self.starts = info["reset"].repeat_interleave(self.N)
-        self.state, self.query = out.state, out.query
-        step = dict(obs=obs, action=action, logp=logp, value=out.value, reward=reward.reshape(R),
-                    done=(term | trunc).reshape(R), active=active, starts=starts, recall=recall)
-        return step, out, info
+            self.bank.on_reset(next_info["reset"], next_info["layout_changed"])
+        self._observe(next_obs, next_info, next_info["reset"])
+        self.state = out.state
+        self.query = None if out.query is None else self.mazes(out.query)
+        step = dict(obs=obs_rows, action=action, logp=logp, value=out.value,
+                    reward=self.rows(reward), ended=self.rows(term | trunc), alive=self.rows(alive),
+                    starts=starts_rows, recall=recall)
+        return step, out, next_info
 
     @torch.no_grad()
     def collect(self, T: int, on_step=None) -> Rollout:
         """Run T steps. `on_step(info, out, actions)` sees every step (for logging)."""
         R, dev = self.R, self.device
-        obs_buf = torch.empty((T, R, *self.obs.shape[1:]), dtype=torch.uint8, device=dev)
+        obs_buf = torch.empty((T, R, *self.obs.shape[2:]), dtype=torch.uint8, device=dev)
         actions = torch.empty((T, R), dtype=torch.int64, device=dev)
         logprobs = torch.empty((T, R), device=dev)
         values = torch.empty((T, R), device=dev)
         rewards = torch.empty((T, R), device=dev)
-        active = torch.empty((T, R), dtype=torch.bool, device=dev)
+        alive = torch.empty((T, R), dtype=torch.bool, device=dev)
         ended = torch.empty((T, R), dtype=torch.bool, device=dev)
         starts = torch.empty((T, R), dtype=torch.bool, device=dev)
         recalls: list[Recall] = []
         aux: dict[str, list[torch.Tensor]] = {}
-        init_state = self.agent.reset_state(self.state, self.starts)
+        init_state = self.agent.reset_state(self.state, self.rows(self.starts))
         init_state = {k: v.clone() for k, v in init_state.items()}
         for t in range(T):
             s, out, info = self.step()
             obs_buf[t], actions[t], logprobs[t], values[t] = s["obs"], s["action"], s["logp"], s["value"]
-            active[t], ended[t], starts[t] = s["active"], s["done"], s["starts"]
+            alive[t], ended[t], starts[t] = s["alive"], s["ended"], s["starts"]
             reward = s["reward"]
-            rewards[t] = self.reward_scale(reward, s["done"], s["active"]) if self.reward_scale else reward
+            rewards[t] = self.reward_scale(reward, s["ended"], s["alive"]) if self.reward_scale else reward
             if s["recall"] is not None:
                 recalls.append(s["recall"])
             for name, value in out.aux.items():
@@ -193,11 +211,12 @@ class Collector:
             if on_step is not None:
                 on_step(info, out, s["action"])
         # Bootstrap value of where the rollout stopped (state reset where an episode begins).
-        state = self.agent.reset_state(self.state, self.starts)
-        next_value = self.agent(self.obs, state, self.read(self.obs, self.active, self.starts)).value
+        recall = self.read(self.obs, self.alive, self.starts)
+        next_value = self.act(self.rows(self.obs), self.rows(self.starts), recall).value
         stacked = None
         if recalls:
             stacked = Recall(**{f: torch.stack([getattr(r, f) for r in recalls])
                                 for f in ("keys", "values", "scores", "mask", "ids", "writers")})
-        return Rollout(obs_buf, actions, logprobs, values, rewards, active, ended, starts, stacked,
-                       init_state, next_value * self.active, {k: torch.stack(v) for k, v in aux.items()})
+        return Rollout(obs_buf, actions, logprobs, values, rewards, alive, ended, starts, stacked,
+                       init_state, next_value * self.rows(self.alive),
+                       {k: torch.stack(v) for k, v in aux.items()})

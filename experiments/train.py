@@ -10,7 +10,6 @@ that ran), TensorBoard event files, checkpoints/, images, results.json (final me
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import time
 from pathlib import Path
@@ -18,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from envs import BatchedMazeEnv
 from experiments import checkpoint, resume
+from experiments.build import build_run
 from experiments.config import ConfigError, TrainConfig, resolve_torch_threads
-from experiments.content import content_for
 from experiments.evaluate import evaluate
 from experiments.logbook import EpisodeLog, RunLogger
+from experiments.memory_metrics import memory_scalars
 from experiments.ppo import update
-from experiments.rollout import Collector, RunningReturnScale
+from fileio.atomic import atomic_write_text
 
 
 def resolve_device(name: str) -> torch.device:
@@ -34,54 +33,6 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={name!r} is not allowed: no CUDA device is visible (use 'auto' or 'cpu')")
     return torch.device(name)
-
-
-def make_agent(cfg: TrainConfig, obs_shape, n_actions: int, device: torch.device):
-    """Instantiate the agent plug-in named by `agent._target_`, seeded by the run seed."""
-    from hydra.utils import get_class
-
-    spec = dict(cfg.agent)
-    target = spec.pop("_target_")
-    try:
-        cls = get_class(target)
-    except Exception as err:  # hydra raises several types for a bad path
-        raise ConfigError(f"agent._target_={target!r} is not an importable class: {err}") from err
-    if "seed" in inspect.signature(cls).parameters:
-        spec["seed"] = cfg.seed
-    try:
-        agent = cls(obs_shape=obs_shape, n_actions=n_actions, **spec)
-    except TypeError as err:
-        raise ConfigError(f"agent ({target}): {err}") from err
-    return agent.to(device)
-
-
-def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
-    """A function n_mazes -> MemoryBank (or None for agents that use no memory)."""
-    if agent.key_dim == 0:
-        return lambda n_mazes: None
-    from memory import MemoryBank
-
-    def make(n_mazes: int):
-        try:
-            return MemoryBank(mode=cfg.memory.mode, n_mazes=n_mazes, n_agents=n_agents,
-                              key_dim=agent.key_dim, value_dim=agent.value_dim, device=device,
-                              **cfg.memory.bank)
-        except TypeError as err:
-            raise ConfigError(f"memory.bank: {err}") from err
-    return make
-
-
-MEMORY_TAGS = {"size_mean": "size", "reads": "reads", "writes": "writes", "hit_rate": "hit_rate",
-               "mean_top1_similarity": "top1_similarity", "mean_age": "retrieved_age",
-               "cultural_share": "cultural_share"}
-
-
-def memory_scalars(stats: dict, prefix: str = "memory/") -> dict[str, float]:
-    """The bank's stats under their TensorBoard names (memory/size is entries per store)."""
-    out = {prefix + tag: float(stats[name]) for name, tag in MEMORY_TAGS.items() if name in stats}
-    for i, n in enumerate(stats.get("writes_per_agent", [])):
-        out[f"{prefix}writes_agent_{i}"] = float(n)
-    return out
 
 
 def train(cfg: TrainConfig) -> dict[str, float]:
@@ -98,19 +49,11 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     if finished is not None:
         print(f"{run_dir} finished already (update {found.state['update']}); results.json kept")
         return finished
-    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=device, validate_actions=False)
-    agent = make_agent(cfg, env.observation_shape, env.n_actions, device)
-    make_bank = bank_factory(cfg, agent, env.n_agents, device)
-    bank = make_bank(cfg.n_mazes)
-    if found is not None and bank is not None:
-        bank = resume.load_bank(found, device)  # before the collector and content hold it
-    optimizer = torch.optim.Adam(agent.parameters(), lr=cfg.algo.learning_rate, eps=1e-5)
-    sampler = torch.Generator(device=device).manual_seed(cfg.seed)
-    shuffler = torch.Generator().manual_seed(cfg.seed + 1)
-    scale = (RunningReturnScale(env.n_mazes * env.n_agents, cfg.algo.gamma, device)
-             if cfg.algo.reward_scale == "return" else None)
-    collector = Collector(env, agent, bank, cfg.memory.k, sampler, scale,
-                          content_for(cfg, bank, agent, env.n_actions))
+    # Resuming, the checkpoint's bank stands in for the fresh one before the collector holds it.
+    load_bank = (lambda: resume.load_bank(found, device)) if found is not None else None
+    run = build_run(cfg, device, load_bank)
+    env, agent, bank, collector = run.env, run.agent, run.bank, run.collector
+    optimizer, sampler, shuffler, scale = run.optimizer, run.sampler, run.shuffler, run.scale
 
     start_update, global_step = 0, 0
     if found is not None:
@@ -141,7 +84,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
         scalars["time/rollout_fraction"] = (t1 - t0) / (t2 - t0)
         for name, value in rollout.aux.items():
             if name in ("ticks_used", "certainty"):
-                scalars[f"ctm/{name}"] = float(value[rollout.active].float().mean())
+                scalars[f"ctm/{name}"] = float(value[rollout.alive].float().mean())
         if bank is not None:
             scalars.update(memory_scalars(bank.stats()))
             bank.reset_stats()  # per-update rates, not totals since the start
@@ -149,7 +92,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
         if cfg.eval.every and ((u + 1) % cfg.eval.every == 0) or last:
             for greedy in ([True, False] if cfg.eval.both else [cfg.eval.greedy]):
                 tag = "eval" if greedy == cfg.eval.greedy else ("eval_greedy" if greedy else "eval_sampled")
-                result = evaluate(agent, cfg, make_bank, device, greedy=greedy, seed=cfg.seed)
+                result = evaluate(agent, cfg, run.make_bank, device, greedy=greedy, seed=cfg.seed)
                 scalars.update({f"{tag}/{k}": v for k, v in result.items()})
         logger.scalars(scalars, global_step)
         if cfg.log.images_every and ((u + 1) % cfg.log.images_every == 0 or last):
@@ -172,7 +115,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     final["global_step"] = global_step
     logger.hparams(final)
     logger.close()
-    checkpoint.atomic_write_text(run_dir / "results.json", json.dumps(final, indent=2, sort_keys=True))
+    atomic_write_text(run_dir / "results.json", json.dumps(final, indent=2, sort_keys=True))
     logger.summary(final)
     return final
 
@@ -180,7 +123,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
 def write_config(run_dir: Path, cfg: TrainConfig) -> None:
     from omegaconf import OmegaConf
 
-    checkpoint.atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(cfg.to_dict())))
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(cfg.to_dict())))
 
 
 def _hydra_entry():

@@ -5,8 +5,13 @@
     bank.write(keys (B, N, Dk), values (B, N, Dv), meta={"episode": ep (B,), "step": t (B,)},
                mask=alive (B, N))
     recall = bank.read(queries (B, N, Dk), k=16, alive=alive)   # Recall, fields (B, N, k, ...)
-    bank.on_reset(done (B,), layout_changed (B,))
+    bank.on_reset(starts (B,), layout_changed (B,))             # mazes that begin an episode
     bank.save("bank.npz"); bank = MemoryBank.load("bank.npz")
+
+Row layout: every per-row tensor that crosses this interface is (maze, agent)-shaped,
+(B, N, ...), the env's layout; `write_entries` names each entry's (maze, agent). Inside, row
+r = b * N + i indexes the flat (B*N,) tensors; the conversion happens once, on the way in
+and out of each call. Callers that batch rows flat (an agent's forward) convert at their end.
 
 Key normalisation: with `normalize=True` (the default) keys and queries are L2-normalised on
 the way in (a zero vector stays zero), so scores are cosine similarities in [-1, 1]; the
@@ -187,11 +192,10 @@ class MemoryBank:
         with self._lock:
             rows = torch.zeros(B * N, dtype=torch.bool, device=self.device)
             if self.n_stores:
-                gate = None if gate is None else gate.to(self.device)
-                rows = self.policy.rows_to_write(step.view(B, N), gate)
+                gate = None if gate is None else gate.to(self.device).flatten()
+                rows = self.policy.rows_to_write(step, gate) & self.has_store
                 if mask is not None:
-                    rows = rows & mask.to(self.device)
-                rows = rows.flatten() & self.has_store
+                    rows = rows & mask.to(self.device).flatten()
             rows = self._admit(rows, keys, values, {"meta episode": episode, "meta step": step},
                                "row (maze, agent)", lambda r: (r // N, r % N))
             self.clock += 1
@@ -319,25 +323,25 @@ class MemoryBank:
             q = queries.detach().to(self.device, torch.float32).reshape(B * N, -1)
             if cfg.normalize:
                 q = F.normalize(q, dim=-1)
-            active_rows = self.has_store.clone()
+            searching = self.has_store.clone()
             if alive is not None:
-                active_rows &= alive.to(self.device).flatten()
-            self._check_queries(q, active_rows)
+                searching &= alive.to(self.device).flatten()
+            self._check_queries(q, searching)
             rows, rs, rr = self.reader_rows, self.reader_store, self.reader_rank
             S, R = self.n_stores, self.readers_per_store
             Q = q.new_zeros(S, R, cfg.key_dim)
             Q[rs, rr] = q[rows]
             A = torch.zeros(S, R, dtype=torch.bool, device=self.device)
-            A[rs, rr] = active_rows[rows]
+            A[rs, rr] = searching[rows]
             D, I = self.index.search(Q.contiguous(), A, k)                    # (S, R, k)
 
             slot = torch.full((B * N, k), -1, dtype=torch.int64, device=self.device)
             score = torch.full((B * N, k), float("-inf"), device=self.device)
             slot[rows], score[rows] = I[rs, rr], D[rs, rr]
             store = self.store_of.flatten().clamp(min=0).unsqueeze(1).expand(B * N, k)
-            mask = (slot >= 0) & active_rows.unsqueeze(1)                     # (B*N, k)
+            mask = (slot >= 0) & searching.unsqueeze(1)                       # (B*N, k)
             got = self.ring.gather(store, slot, ("keys", "values", "entry_id", "writer", "maze", "write_time"))
-            self._count_read(got, score, mask, active_rows)
+            self._count_read(got, score, mask, searching)
             self.ring.touch(store[mask], slot[mask], self.clock)
 
             m = mask.unsqueeze(-1)
@@ -351,21 +355,21 @@ class MemoryBank:
             )
         return recall if out_device == self.device else recall.map(lambda t: t.to(out_device))
 
-    def _check_queries(self, q: torch.Tensor, active_rows: torch.Tensor) -> None:
+    def _check_queries(self, q: torch.Tensor, searching: torch.Tensor) -> None:
         """Refuse NaN or inf in the queries (B*N, Dk) of searching rows: NaN scores would
         rank first and mark entries as read. One host sync; rows located only on failure."""
         if bool(all_finite(q)):
             return
         N = self.config.n_agents
-        bad = torch.nonzero(~finite_rows(q) & active_rows).flatten().tolist()
+        bad = torch.nonzero(~finite_rows(q) & searching).flatten().tolist()
         if bad:
             raise ValueError("non-finite numbers (NaN or inf) in queries at row (maze, agent) "
                              f"{list_some([(r // N, r % N) for r in bad])}; nothing was read")
 
-    def _count_read(self, got, score, mask, active_rows) -> None:
+    def _count_read(self, got, score, mask, searching) -> None:
         st = self.stats_
         hit = mask[:, 0]
-        st.reads += active_rows.sum()
+        st.reads += searching.sum()
         st.hits += hit.sum()
         st.top1_sum += score[:, 0].masked_fill(~hit, 0.0).sum(dtype=torch.float64)
         st.retrieved += mask.sum()
@@ -443,7 +447,7 @@ class MemoryBank:
                 "n_stores": self.n_stores,
                 "capacity": self.config.capacity,
                 "size_total": int(sizes.sum()) if self.n_stores else 0,
-                "size_mean": float(sizes.mean()) if self.n_stores else 0.0,
+                "size": float(sizes.mean()) if self.n_stores else 0.0,  # entries per store
                 "size_max": int(sizes.max()) if self.n_stores else 0,
                 "clock": self.clock,
             }

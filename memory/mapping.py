@@ -10,6 +10,11 @@ A sharing pattern is nothing but such a map, an int64 tensor `store_of (B, N)` w
 
     MemoryBank(mode="pairs", ...)
 
+A training run uses it as `memory.mode=pairs` once the module that registers it is named in
+`memory.plugins` (imported before the mode is checked):
+
+    python -m experiments.train memory.plugins=[my_package.my_mappings] memory.mode=pairs
+
 Built in:
     none    every entry -1: no stores at all
     solo    one store per agent per maze: store = b * N + i

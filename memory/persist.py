@@ -14,19 +14,18 @@ with `allow_pickle=False`, so loading never executes code. Members:
     index/<name>      the approximate indexes in FAISS's own serialisation (uint8), with the
                       HNSW node maps; absent for `flat`
 
-Atomicity: the archive goes to a temporary file beside the target, is flushed and fsynced,
-then renamed over the target (and the directory fsynced), so a crash at any point leaves
-either the old file or the new one. Loading reads and checks every member into a new bank
-before returning it; a truncated or foreign file raises `MemoryFileError` and nothing is
-half-loaded. The ring buffers must keep the invariants reads and writes rely on (sizes within
-the capacity and matching the occupied slots, cursors and entry ids consistent with them,
-writer and maze indexes within the bank, finite keys and values); an edited file that breaks
-one raises `MemoryFileError` naming the file and the member.
+Atomicity: the archive is written through `fileio.atomic` (a temporary file beside the
+target, fsynced, then renamed over it), so a crash at any point leaves either the old file or
+the new one. Loading reads and checks every member into a new bank before returning it; a
+truncated or foreign file raises `MemoryFileError` and nothing is half-loaded. The ring
+buffers must keep the invariants reads and writes rely on (sizes within the capacity and
+matching the occupied slots, cursors and entry ids consistent with them, writer and maze
+indexes within the bank, finite keys and values); an edited file that breaks one raises
+`MemoryFileError` naming the file and the member.
 """
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fileio.atomic import atomic_open
 from memory.checks import check_device
 
 FORMAT, VERSION = "memory-bank", 1
@@ -64,26 +64,9 @@ def write_archive(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def save_bank(bank, path) -> None:
-    path = Path(path)
     arrays = bank_arrays(bank)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            write_archive(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    with atomic_open(path) as f:
+        write_archive(f, arrays)
 
 
 def read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:

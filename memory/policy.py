@@ -9,7 +9,7 @@ WRITE_POLICIES = ("every", "every_k", "gated")
 
 
 class WritePolicy:
-    """rows_to_write(step (B, N) int64, gate (B, N) bool | None) -> (B, N) bool.
+    """rows_to_write(step int64, gate bool | None) -> bool, row by row (any shape, e.g. (B*N,)).
 
     every    write on every call
     every_k  write where step % every == 0 (the caller's step within the episode, so the

@@ -7,6 +7,17 @@ COUNTERS = ("reads", "writes", "hits", "top1_sum", "age_sum", "retrieved", "fore
             "non_finite_dropped")
 # Counters added after files were first saved; a file without one loads it as zero.
 LATER_COUNTERS = ("non_finite_dropped",)
+# The numbers of MemoryBank.stats() a training run logs, by these very names (the runner adds
+# "memory/"), with writes_agent_<i> per agent index; size is the mean entries per store.
+LOGGED = ("size", "reads", "writes", "hit_rate", "top1_similarity", "retrieved_age", "cultural_share")
+
+
+def logged_scalars(stats: dict) -> dict[str, float]:
+    """The LOGGED numbers of a bank's `stats()` and writes_agent_<i>, as floats."""
+    out = {name: float(stats[name]) for name in LOGGED if name in stats}
+    for i, n in enumerate(stats.get("writes_per_agent", [])):
+        out[f"writes_agent_{i}"] = float(n)
+    return out
 
 
 class BankStats:
@@ -45,14 +56,16 @@ class BankStats:
         self.writes_per_agent = state["stat_writes_per_agent"].to(self.device, torch.int64)
 
     def summary(self) -> dict:
-        """Plain Python numbers (one device sync)."""
+        """Plain Python numbers (one device sync): reads, writes, hit_rate, top1_similarity
+        (mean best score of a hit), retrieved_age (mean age of retrieved entries, in write
+        calls), cultural_share, writes_per_agent, non_finite_dropped."""
         v = {name: float(getattr(self, name)) for name in COUNTERS}
         return {
             "reads": int(v["reads"]),
             "writes": int(v["writes"]),
             "hit_rate": v["hits"] / v["reads"] if v["reads"] else 0.0,
-            "mean_top1_similarity": v["top1_sum"] / v["hits"] if v["hits"] else 0.0,
-            "mean_age": v["age_sum"] / v["retrieved"] if v["retrieved"] else 0.0,
+            "top1_similarity": v["top1_sum"] / v["hits"] if v["hits"] else 0.0,
+            "retrieved_age": v["age_sum"] / v["retrieved"] if v["retrieved"] else 0.0,
             "cultural_share": v["foreign"] / v["retrieved"] if v["retrieved"] else 0.0,
             "writes_per_agent": self.writes_per_agent.tolist(),
             "non_finite_dropped": int(v["non_finite_dropped"]),

@@ -128,7 +128,7 @@ def test_bad_inputs_are_rejected_with_the_value(name):
     with pytest.raises(ValueError, match="flatten"):
         agent(make_obs(2), state, make_recall(2, 3, agent.key_dim + 1, agent.value_dim))
     if agent.recurrent:
-        with pytest.raises(ValueError, match="done_mask"):
+        with pytest.raises(ValueError, match="starts must be bool"):
             agent.reset_state(state, torch.zeros(3, dtype=torch.bool))
 
 

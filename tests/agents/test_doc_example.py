@@ -33,9 +33,21 @@ def example_module():
     del sys.modules["my_agents"]
 
 
-def test_example_is_about_thirty_lines():
-    code = [line for line in doc_block("example-agent", "python").splitlines() if line.strip()]
-    assert len(code) <= 40
+def test_example_reads_memory_as_the_protocol_asks(example_module):
+    """An empty read leaves the policy as no read does, a filled one changes it, and queries
+    have unit length (the contract every shipped agent is held to)."""
+    agent = hydra.utils.instantiate(OmegaConf.create(doc_block("example-config", "yaml")),
+                                    obs_shape=OBS_SHAPE, n_actions=5)
+    B = 6
+    obs, state = make_obs(B), agent.initial_state(B, "cpu")
+    with torch.no_grad():
+        alone = agent(obs, state, None)
+        empty = agent(obs, state, make_recall(B, 4, agent.key_dim, agent.value_dim, p_valid=0.0))
+        filled = agent(obs, state, make_recall(B, 4, agent.key_dim, agent.value_dim, p_valid=1.0))
+    torch.testing.assert_close(empty.logits, alone.logits)
+    torch.testing.assert_close(empty.value, alone.value)
+    assert not torch.allclose(filled.logits, alone.logits)
+    torch.testing.assert_close(alone.query.norm(dim=-1), torch.ones(B))
 
 
 @pytest.mark.parametrize("memory", [True, False])

@@ -8,7 +8,7 @@ from envs import BatchedMazeEnv, MazeConfig
 from envs import rules
 from experiments.evaluate import evaluate
 from experiments.main import run_config
-from experiments.train import bank_factory, make_agent
+from experiments.build import bank_factory, make_agent
 
 
 def test_channels_and_moves_follow_the_env():

@@ -57,11 +57,20 @@ def test_bad_pettingzoo_actions(actions, match):
     assert (env._world.pos == before).all()  # nothing moved
 
 
-def test_numpy_actions_are_accepted():
-    env = MazeEnv(n_agents=1)
-    env.reset(seed=0)
-    env.step({"agent_0": np.int64(2)})
-    env.step({"agent_0": np.array(3)})
+def test_numpy_actions_act_as_the_same_python_ints():
+    """Policies hand back numpy scalars and 0-d arrays; each must move an agent exactly as
+    the equal int does (not be refused, nor read as another action)."""
+    plain, numpy = MazeEnv(n_agents=2), MazeEnv(n_agents=2)
+    plain.reset(seed=0)
+    numpy.reset(seed=0)
+    start = plain._world.pos.copy()
+    for a, b in [(1, 2), (3, 4), (2, 1), (4, 3), (1, 1), (2, 2)]:
+        obs, rewards, _, _, _ = plain.step({"agent_0": a, "agent_1": b})
+        obs_np, rewards_np, _, _, _ = numpy.step({"agent_0": np.int64(a), "agent_1": np.array(b, dtype=np.int32)})
+        assert (numpy._world.pos == plain._world.pos).all()
+        assert rewards_np == rewards
+        assert all(np.array_equal(obs_np[agent], obs[agent]) for agent in obs)
+    assert (plain._world.pos != start).any(), "the actions should have moved an agent"
 
 
 def test_registry():

@@ -6,11 +6,8 @@ import yaml
 from omegaconf import OmegaConf
 
 from agents.params import load_config
-from envs import BatchedMazeEnv
+from experiments.build import build_run
 from experiments.config import TrainConfig
-from experiments.rollout import Collector
-from experiments.content import content_for
-from experiments.train import bank_factory, make_agent
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -36,15 +33,10 @@ def tiny_config(run_dir, memory_preset: str = "shared", agent_preset: str = "ctm
 
 
 def build_collector(tmp_path, memory="shared", agent="ctm_small", seed=0, device="cpu", content=None):
-    """(config, agent, started Collector) of a tiny config on `device`; `content` a
-    memory.content mapping (default: the agent's own write requests)."""
+    """(config, agent, started Collector) of a tiny config on `device`, built as training builds
+    it; `content` a memory.content mapping (default: the agent's own write requests)."""
     extra = {"memory": {"content": content}} if content else {}
     cfg = tiny_config(tmp_path, memory_preset=memory, agent_preset=agent, seed=seed, device=device, **extra)
-    dev = torch.device(device)
-    env = BatchedMazeEnv(cfg.n_mazes, cfg.maze, device=dev)
-    net = make_agent(cfg, env.observation_shape, env.n_actions, dev)
-    bank = bank_factory(cfg, net, env.n_agents, dev)(cfg.n_mazes)
-    collector = Collector(env, net, bank, cfg.memory.k, torch.Generator(device=dev).manual_seed(seed),
-                          content=content_for(cfg, bank, net, env.n_actions))
-    collector.start(seed)
-    return cfg, net, collector
+    run = build_run(cfg, torch.device(device))
+    run.collector.start(seed)
+    return cfg, run.agent, run.collector

@@ -40,15 +40,16 @@ def test_view_keys_ignore_other_agents_and_see_every_static_square():
 def test_history_tells_apart_the_same_view_reached_differently(tmp_path):
     bank = MemoryBank(mode="shared", n_mazes=1, n_agents=2, key_dim=16, value_dim=8, capacity=32)
     content = OutcomeContent(bank, OBS, 5, horizon=10, gamma=0.9, history=1)
-    same = views(1).expand(2, *OBS).clone()
-    starts = torch.ones(2, dtype=torch.bool)
-    first = content.query(same, starts)
+    same = views(1).expand(1, 2, *OBS).clone()     # one maze, two agents: (B, N, ...)
+    starts = torch.ones(1, 2, dtype=torch.bool)
+    first = content.query(same, starts)[0]
     assert torch.equal(first[0], first[1])
-    content.after_step(torch.tensor([1, 2]), torch.zeros(2), torch.zeros(2, dtype=torch.bool),
-                       torch.zeros(2, dtype=torch.bool), torch.ones(2, dtype=torch.bool), torch.zeros(2, dtype=torch.int64))
-    second = content.query(same, torch.zeros(2, dtype=torch.bool))
+    content.after_step(torch.tensor([[1, 2]]), torch.zeros(1, 2), torch.zeros(1, 2, dtype=torch.bool),
+                       torch.zeros(1, 2, dtype=torch.bool), torch.ones(1, 2, dtype=torch.bool),
+                       torch.zeros(1, dtype=torch.int64))
+    second = content.query(same, torch.zeros(1, 2, dtype=torch.bool))[0]
     assert (second[0] @ second[1]) < 0.9999        # different previous actions
-    restarted = content.query(same, torch.ones(2, dtype=torch.bool))
+    restarted = content.query(same, torch.ones(1, 2, dtype=torch.bool))[0]
     assert torch.equal(restarted, first)             # an episode start forgets the history
 
 

@@ -31,13 +31,13 @@ def random_rollout(T: int, R: int, seed: int) -> Rollout:
     active_t, ended_t = torch.tensor(active), torch.tensor(ended)
     next_value = f(R) * active_t[-1] * ~ended_t[-1]
     return Rollout(obs=torch.zeros(T, R, 1, 1, 1, dtype=torch.uint8), actions=torch.zeros(T, R, dtype=torch.long),
-                   logprobs=f(T, R), values=f(T, R), rewards=f(T, R), active=active_t, ended=ended_t,
+                   logprobs=f(T, R), values=f(T, R), rewards=f(T, R), alive=active_t, ended=ended_t,
                    starts=torch.tensor(starts), recall=None, init_state={}, next_value=next_value)
 
 
 def reference_gae(r: Rollout, gamma: float, lam: float) -> np.ndarray:
     """A_t = sum_l (gamma lam)^l delta_{t+l}, summed forward until the episode ends."""
-    rew, val, act, end = (x.double().numpy() for x in (r.rewards, r.values, r.active, r.ended))
+    rew, val, act, end = (x.double().numpy() for x in (r.rewards, r.values, r.alive, r.ended))
     boot = r.next_value.double().numpy()
     T, R = rew.shape
     adv = np.zeros((T, R))
@@ -64,13 +64,13 @@ def test_gae_matches_forward_sum_of_td_errors(gamma, lam):
     expected = reference_gae(r, gamma, lam)
     np.testing.assert_allclose(adv.numpy(), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(returns.numpy(), expected + r.values.numpy(), rtol=1e-5, atol=1e-5)
-    assert (adv[~r.active] == 0).all()
+    assert (adv[~r.alive] == 0).all()
 
 
 def test_terminal_steps_do_not_bootstrap():
     """One row, episode of 3 steps ending at t=2, reward 1 at the end, values 0: A = gamma^(2-t)."""
     r = random_rollout(T=3, R=1, seed=0)
-    r.active[:], r.ended[:] = True, False
+    r.alive[:], r.ended[:] = True, False
     r.ended[2] = True
     r.rewards[:] = torch.tensor([[0.0], [0.0], [1.0]])
     r.values[:] = 0.0

@@ -215,7 +215,7 @@ def test_keys_are_normalised_and_meta_recorded(rng):
     np.testing.assert_allclose(r.scores[..., 0].numpy(), 1.0, rtol=1e-5)
     assert s.read_count.sum() == 4 and (s.last_read[:, :2] == 1).all()
     st = bank.stats()
-    assert st["mean_top1_similarity"] == pytest.approx(1.0, abs=1e-5) and st["mean_age"] == 0.0
+    assert st["top1_similarity"] == pytest.approx(1.0, abs=1e-5) and st["retrieved_age"] == 0.0
 
 
 def test_concurrent_writes_to_a_shared_store_do_not_corrupt():

@@ -22,12 +22,13 @@ def one_hot_key(i: int, rows: int = 2) -> torch.Tensor:
 
 
 def play(writer, steps):
-    """steps: list of (actions, rewards, acting, reached, ended) per step, each a list per row."""
+    """steps: list of (actions, rewards, alive, reached, ended) per step, each a list over the
+    agents of one maze."""
     written = []
-    for t, (action, reward, acting, reached, ended) in enumerate(steps):
-        written.append(writer.record(one_hot_key(t), torch.tensor(action), torch.tensor(reward),
-                                     torch.tensor(acting), torch.tensor(reached), torch.tensor(ended),
-                                     torch.zeros(2, dtype=torch.int64)))
+    for t, per_agent in enumerate(steps):
+        action, reward, alive, reached, ended = (torch.tensor(x).view(1, 2) for x in per_agent)
+        written.append(writer.record(one_hot_key(t).view(1, 2, 4), action, reward, alive, reached, ended,
+                                     torch.zeros(1, dtype=torch.int64)))
     return written
 
 

@@ -1,10 +1,11 @@
-"""experiments.compare end to end on tiny fake runs, and experiments.runs reading event files."""
+"""analysis.compare end to end on tiny fake runs, and analysis.runs reading event files."""
 import numpy as np
 import pytest
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
-from experiments import compare, runs
+from analysis import compare, runs
+from memory.mapping import MAPPINGS
 
 # Final success rate per (memory mode, seed), reached at the last logged step.
 FINAL = {"none": [0.1, 0.2], "solo": [0.3, 0.5], "shared": [0.6, 0.7, 0.9]}
@@ -91,6 +92,13 @@ def test_group_by_other_keys_and_metric_patterns(sweep, tmp_path, capsys):
     assert "shared / 2" in printed and "charts/" not in printed.split("\n", 1)[1]
     # No group named shared: every later group against every earlier one.
     assert "P(none / 1 beats none / 0) = 1.00" in printed
+
+
+def test_groups_follow_the_mapping_registry(monkeypatch):
+    # A pattern registered later sorts after the built-in ones and before values no mapping has.
+    monkeypatch.setitem(MAPPINGS, "pairs", lambda n_mazes, n_agents: None)
+    values = [("zeta",), ("pairs",), ("shared",), ("none",), ("solo",), ("alpha",), ("pairs",)]
+    assert compare.order_groups(values) == [("none",), ("solo",), ("shared",), ("pairs",), ("alpha",), ("zeta",)]
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -1,6 +1,6 @@
 """Compare groups of runs across seeds: IQM, bootstrap confidence intervals, probability of improvement.
 
-    python -m experiments.compare RUN_DIRS... [--group-by memory.mode] [--metrics TAG,...]
+    python -m analysis.compare RUN_DIRS... [--group-by memory.mode] [--metrics TAG,...]
                                   [--out DIR] [--final-fraction 0.1] [--reps 2000] [--seed 0]
 
 RUN_DIRS are run directories or folders anywhere above them (a Hydra multirun folder). Runs
@@ -20,15 +20,14 @@ import os
 import re
 import sys
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from experiments import stats
-from experiments.runs import (Run, RunsError, Series, config_value, find_runs, flatten_config, is_run_dir,
-                              load_run)
+from analysis import stats
+from analysis.results import Comparison, Curve, GroupResult, Improvement, MetricResult
+from analysis.runs import Run, RunsError, Series, config_value, find_runs, flatten_config, is_run_dir, load_run
 
 DEFAULT_METRICS = ("charts/success_rate", "charts/episodic_return", "charts/steps_to_goal_over_bfs",
                    "eval/success_rate", "eval/steps_over_bfs", "eval/visit_*/success_rate",
@@ -36,66 +35,12 @@ DEFAULT_METRICS = ("charts/success_rate", "charts/episodic_return", "charts/step
 # Metrics where a smaller value is the better one: path efficiency (steps / shortest path),
 # episode lengths and losses. Probability of improvement is computed in that direction.
 LOWER_IS_BETTER = ("steps_to_goal_over_bfs", "steps_over_bfs", "episodic_length", "episode_length")
-# Memory modes read best from least to most memory; other group labels sort alphabetically.
-GROUP_ORDER = ("none", "solo", "shared")
 CURVE_POINTS = 200
 
 
 def higher_is_better(tag: str) -> bool:
     name = tag.rsplit("/", 1)[-1]
     return not (name in LOWER_IS_BETTER or tag.startswith("losses/") or name.endswith("_loss"))
-
-
-@dataclass
-class Curve:
-    """A group's learning curve on a common step grid: `steps (P,)`, IQM and band `(P,)`."""
-
-    steps: np.ndarray
-    iqm: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-
-
-@dataclass
-class GroupResult:
-    name: str
-    runs: list[Run]                 # runs of the group that logged the metric
-    finals: np.ndarray              # (n_runs,) final score per run
-    iqm: stats.Estimate
-    mean: float
-    curve: Curve | None
-    missing: int = 0                # runs of the group without the metric
-
-
-@dataclass
-class Improvement:
-    """P(a > b): a random run of group a beats a random run of group b (ties count half)."""
-
-    a: str
-    b: str
-    estimate: stats.Estimate
-
-
-@dataclass
-class MetricResult:
-    tag: str
-    higher_is_better: bool
-    groups: list[GroupResult]
-    improvements: list[Improvement] = field(default_factory=list)
-
-
-@dataclass
-class Comparison:
-    runs: list[Run]
-    group_keys: list[str]
-    groups: dict[str, list[Run]]
-    metrics: list[MetricResult]
-    final_fraction: float
-    reps: int
-    seed: int
-    within: dict[str, list[str]]    # config keys that vary inside a group -> their values
-    between: dict[str, list[str]]   # config keys that differ only from group to group
-    last_steps: tuple[int, int]     # smallest and largest final step over runs
 
 
 def final_score(series: Series, fraction: float) -> float:
@@ -113,8 +58,12 @@ def group_label(values: tuple[str, ...]) -> str:
 
 
 def order_groups(values: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """Memory modes from least to most memory (none, solo, shared), other values in natural order."""
-    rank = {name: i for i, name in enumerate(GROUP_ORDER)}
+    """Memory modes in the order their mappings were registered (none, solo, shared: least to
+    most memory, then any registered later), other values in natural order."""
+    # Imported here: `memory` brings torch and FAISS, which nothing else of a comparison needs.
+    from memory.mapping import MAPPINGS
+
+    rank = {name: i for i, name in enumerate(MAPPINGS)}
     return sorted(set(values), key=lambda vs: [(rank.get(v, len(rank)), _natural(v)) for v in vs])
 
 
@@ -289,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RunsError, ValueError) as err:
         print(f"maze-compare: error: {err}", file=sys.stderr)
         return 2
-    from experiments import report     # matplotlib's import is slow; errors above come first
+    from analysis import report     # matplotlib's import is slow; errors above come first
 
     out = args.out if args.out is not None else default_out(args.run_dirs)
     path = report.write(result, out)

@@ -1,8 +1,8 @@
-"""experiments.stats against hand-computed values and independent references."""
+"""analysis.stats against hand-computed values and independent references."""
 import numpy as np
 import pytest
 
-from experiments import stats
+from analysis import stats
 
 
 def trim_mean_quarter(x):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import uuid
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments.compare import Comparison, MetricResult
+from analysis.results import Comparison, MetricResult
+from fileio.atomic import atomic_write_bytes
 
 # Figures are built without pyplot, so no GUI backend or global figure state is involved.
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
@@ -161,22 +161,6 @@ def final_figure(m: MetricResult, colors: dict[str, str]) -> Figure:
     ax.set(ylabel=f"final score: IQM, 95% CI ({_direction(m)})", title=m.tag)
     ax.grid(axis="y", alpha=0.3)
     return fig
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename it over `path`."""
-    # A unique name opened exclusively (not mkstemp, whose 0600 mode would survive the rename).
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _png(fig: Figure) -> bytes:

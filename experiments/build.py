@@ -1,0 +1,121 @@
+"""The parts of a run, made one way: env, agent, memory bank, content, collector, optimiser.
+
+Training (`experiments/train.py`), the trainer tests and the speed benchmark call `build_run`;
+evaluation makes its own env and fresh banks but joins them with `build_collector`. So what a
+benchmark measures or a test checks is what a training run runs.
+
+The order in which parts are made is part of a run's identity: the agent's weights come from
+the seed, so making things in another order could change results.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from envs import BatchedMazeEnv
+from experiments.config import ConfigError, TrainConfig
+from experiments.content import make_content
+from experiments.rollout import Collector, RunningReturnScale
+
+ADAM_EPS = 1e-5  # PPO's usual choice, larger than torch's 1e-8: steadier steps on tiny gradients
+
+
+@dataclass
+class Run:
+    """What one training run is made of; the collector is not started yet."""
+    env: BatchedMazeEnv
+    agent: torch.nn.Module
+    make_bank: Callable[[int], Any]      # n_mazes -> a fresh MemoryBank (or None)
+    bank: Any                            # the run's MemoryBank, or None for agents without memory
+    content: Any                         # what entries say (experiments/content.py), or None
+    collector: Collector
+    optimizer: torch.optim.Optimizer
+    sampler: torch.Generator             # action sampling
+    shuffler: torch.Generator            # PPO minibatch order
+    scale: RunningReturnScale | None     # reward scaling, with algo.reward_scale=return
+
+
+def make_env(maze, n_mazes: int, device: torch.device) -> BatchedMazeEnv:
+    # Actions come from our own sampler, so the per-step check (a host sync) is skipped.
+    return BatchedMazeEnv(n_mazes, maze, device=device, validate_actions=False)
+
+
+def make_agent(cfg: TrainConfig, obs_shape, n_actions: int, device: torch.device):
+    """Instantiate the agent plug-in named by `agent._target_`, seeded by the run seed."""
+    from hydra.utils import get_class
+
+    spec = dict(cfg.agent)
+    target = spec.pop("_target_")
+    try:
+        cls = get_class(target)
+    except Exception as err:  # hydra raises several types for a bad path
+        raise ConfigError(f"agent._target_={target!r} is not an importable class: {err}") from err
+    if "seed" in inspect.signature(cls).parameters:
+        spec["seed"] = cfg.seed
+    try:
+        agent = cls(obs_shape=obs_shape, n_actions=n_actions, **spec)
+    except TypeError as err:
+        raise ConfigError(f"agent ({target}): {err}") from err
+    return agent.to(device)
+
+
+def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
+    """A function n_mazes -> MemoryBank (or None for agents that use no memory)."""
+    if agent.key_dim == 0:
+        return lambda n_mazes: None
+    from memory import MemoryBank
+
+    def make(n_mazes: int):
+        try:
+            return MemoryBank(mode=cfg.memory.mode, n_mazes=n_mazes, n_agents=n_agents,
+                              key_dim=agent.key_dim, value_dim=agent.value_dim, device=device,
+                              **cfg.memory.bank)
+        except TypeError as err:
+            raise ConfigError(f"memory.bank: {err}") from err
+    return make
+
+
+def make_optimizer(cfg: TrainConfig, agent) -> torch.optim.Optimizer:
+    return torch.optim.Adam(agent.parameters(), lr=cfg.algo.learning_rate, eps=ADAM_EPS)
+
+
+def build_collector(cfg: TrainConfig, env, agent, bank, sampler: torch.Generator,
+                    scale: RunningReturnScale | None = None) -> Collector:
+    """A Collector over `env` and `bank` that writes the run's content kind."""
+    return Collector(env, agent, bank, cfg.memory.k, sampler, scale,
+                     content_for(cfg, bank, agent, env.n_actions))
+
+
+def build_run(cfg: TrainConfig, device: torch.device, load_bank: Callable[[], Any] | None = None) -> Run:
+    """Every part of a training run of `cfg` on `device`. `load_bank` (resuming) returns the
+    checkpoint's bank, used instead of a fresh one before the content and collector hold it."""
+    env = make_env(cfg.maze, cfg.n_mazes, device)
+    agent = make_agent(cfg, env.observation_shape, env.n_actions, device)
+    make_bank = bank_factory(cfg, agent, env.n_agents, device)
+    bank = make_bank(cfg.n_mazes)
+    if load_bank is not None and bank is not None:
+        bank = load_bank()
+    optimizer = make_optimizer(cfg, agent)
+    sampler = torch.Generator(device=device).manual_seed(cfg.seed)
+    shuffler = torch.Generator().manual_seed(cfg.seed + 1)
+    scale = (RunningReturnScale(env.n_mazes * env.n_agents, cfg.algo.gamma, device)
+             if cfg.algo.reward_scale == "return" else None)
+    collector = build_collector(cfg, env, agent, bank, sampler, scale)
+    return Run(env=env, agent=agent, make_bank=make_bank, bank=bank, content=collector.content,
+               collector=collector, optimizer=optimizer, sampler=sampler, shuffler=shuffler, scale=scale)
+
+
+def content_for(cfg, bank, agent, n_actions: int):
+    """The run's content kind for a `TrainConfig`, or None without memory; a bad
+    `memory.content` raises the config error that names it."""
+    if bank is None or agent.key_dim == 0:
+        return None
+    try:
+        return make_content(cfg.memory.content, bank, cfg.maze.obs_shape, n_actions, cfg.maze.horizon,
+                            cfg.algo.gamma, cfg.seed)
+    except ValueError as err:
+        raise ConfigError(f"memory.content: {err}") from err

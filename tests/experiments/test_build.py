@@ -1,0 +1,45 @@
+"""One run builder: every caller gets the same parts, joined to each other, made one way."""
+import pytest
+import torch
+
+from experiments.build import build_run
+from tests.experiments.helpers import tiny_config
+
+CPU = torch.device("cpu")
+
+
+@pytest.mark.parametrize("reward_scale", ["return", "none"])
+def test_the_parts_share_one_env_agent_and_bank(tmp_path, reward_scale):
+    run = build_run(tiny_config(tmp_path, algo=dict(reward_scale=reward_scale)), CPU)
+    collector = run.collector
+    assert collector.env is run.env and collector.agent is run.agent and collector.bank is run.bank
+    assert run.bank is not None and run.content is collector.content and run.content.bank is run.bank
+    assert collector.generator is run.sampler and collector.reward_scale is run.scale
+    assert (run.scale is None) == (reward_scale == "none")
+    optimised = [p for group in run.optimizer.param_groups for p in group["params"]]
+    assert optimised == list(run.agent.parameters())
+
+
+def test_every_caller_gets_the_trainers_optimiser(tmp_path):
+    group = build_run(tiny_config(tmp_path, algo=dict(learning_rate=1e-3)), CPU).optimizer.param_groups[0]
+    assert group["eps"] == 1e-5 and group["lr"] == 1e-3
+
+
+def test_the_same_config_builds_the_same_weights(tmp_path):
+    first, second = (build_run(tiny_config(tmp_path), CPU).agent.state_dict() for _ in range(2))
+    assert all(torch.equal(first[name], second[name]) for name in first)
+
+
+def test_a_loaded_bank_is_the_one_the_collector_and_content_hold(tmp_path):
+    cfg = tiny_config(tmp_path)
+    saved = build_run(cfg, CPU).bank
+    run = build_run(cfg, CPU, load_bank=lambda: saved)
+    assert run.bank is saved and run.collector.bank is saved and run.content.bank is saved
+
+
+def test_an_agent_without_memory_loads_no_bank(tmp_path):
+    def load_bank():
+        raise AssertionError("an agent without memory has no bank to load")
+
+    run = build_run(tiny_config(tmp_path, agent=dict(key_dim=0, value_dim=0)), CPU, load_bank=load_bank)
+    assert run.bank is None and run.content is None and run.make_bank(3) is None
