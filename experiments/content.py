@@ -72,8 +72,8 @@ class Content:
 
     def query(self, obs: torch.Tensor, starts: torch.Tensor) -> torch.Tensor | None:
         """The read query (B, N, Dk) for `obs` (B, N, C, V, V), or None to use the agent's
-        previous query; `starts` (B, N). Called again for the bootstrap value at the end of a
-        rollout, so it may only cache."""
+        previous query; `starts` (B, N). Called once per step, before `after_step` (at the end
+        of a rollout for the bootstrap value, whose read the next step reuses)."""
         return None
 
     def before_step(self, out, alive: torch.Tensor, episode: torch.Tensor, step: torch.Tensor) -> None:

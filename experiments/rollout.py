@@ -128,6 +128,7 @@ class Collector:
     def _observe(self, obs: torch.Tensor, info: dict, starts: torch.Tensor) -> None:
         self.obs, self.alive, self.info = obs, info["alive"], info
         self.starts = starts.unsqueeze(1).expand(self.B, self.N)
+        self.read_done = False  # no memory read for this observation yet
 
     def start(self, seed: int) -> None:
         obs, info = self.env.reset(seed=seed)
@@ -153,6 +154,14 @@ class Collector:
             return Recall.empty((self.R,), self.k, self.agent.key_dim, self.agent.value_dim, self.device)
         return self.bank.read(query, self.k, alive=alive).flatten()
 
+    def read_once(self) -> Recall | None:
+        """The read for the current observation, made once: the bootstrap value at the end
+        of a rollout reads for the step the next rollout begins with, and that step reuses
+        it (a second read would count twice in the bank's statistics and in LRU recency)."""
+        if not self.read_done:
+            self.recall, self.read_done = self.read(self.obs, self.alive, self.starts), True
+        return self.recall
+
     def act(self, obs: torch.Tensor, starts: torch.Tensor, recall: Recall | None):
         """The agent's output for `obs` (R, ...), its state reset where `starts` (R,)."""
         return self.agent(obs, self.agent.reset_state(self.state, starts), recall)
@@ -162,7 +171,7 @@ class Collector:
         """One step for every row. Returns what the buffer stores (in rows), the agent's
         output and the env's info."""
         obs, alive, starts, info = self.obs, self.alive, self.starts, self.info
-        recall = self.read(obs, alive, starts)
+        recall = self.read_once()
         obs_rows, starts_rows = self.rows(obs), self.rows(starts)
         out = self.act(obs_rows, starts_rows, recall)
         action, logp = sample_actions(out.logits, self.generator, greedy)
@@ -211,7 +220,7 @@ class Collector:
             if on_step is not None:
                 on_step(info, out, s["action"])
         # Bootstrap value of where the rollout stopped (state reset where an episode begins).
-        recall = self.read(self.obs, self.alive, self.starts)
+        recall = self.read_once()
         next_value = self.act(self.rows(self.obs), self.rows(self.starts), recall).value
         stacked = None
         if recalls:
