@@ -40,8 +40,17 @@ class _MemoryReader(nn.Module):
 class _CellAgent(AgentBase):
     """Shared body of LSTMAgent and GRUAgent: the cell type is the only difference.
 
+    key_dim, value_dim: memory key and value widths (0: no memory).
+    d_model: hidden width of the cell (`python -m agents.params --match ctm` finds the width
+        whose parameter count matches a CTM's).
+    d_input: encoder width.
     token_mlp: the encoder's per-token MLP width, as a multiple of d_input (0: none).
+    ticks: cell steps per environment step.
+    read_dim, read_heads: width of the memory read fed to the cell, and its attention heads.
+    head_hidden: hidden width of the actor and critic heads.
     orthogonal_heads: the reference RL initialisation of actor and critic (agents.base.mlp).
+    key_source: what memory keys are made from, "obs" (the view) or "sync" (the representation).
+    seed: weight initialisation (the runner passes the run's seed).
     """
 
     recurrent = True
@@ -115,7 +124,11 @@ class GRUAgent(_CellAgent):
 
 
 class FeedForwardAgent(AgentBase):
-    """No recurrence: encoder features (+ memory read) -> MLP torso -> actor, critic."""
+    """No recurrence: encoder features (+ memory read) -> MLP torso -> actor, critic.
+
+    Knobs as in LSTMAgent, with d_model the torso width and the read's query made from the
+    observation features; no `ticks`.
+    """
 
     recurrent = False
 
@@ -145,7 +158,11 @@ class FeedForwardAgent(AgentBase):
 
 class RandomAgent(AgentBase):
     """Uniform logits and zero value; no parameters. With memory it writes observation keys
-    and zero values, so memory plumbing can be exercised without learning."""
+    and zero values, so memory plumbing can be exercised without learning.
+
+    key_dim, value_dim: memory widths (0: no memory); key_source: "obs" only; seed: the key
+    projection's seed.
+    """
 
     recurrent = False
 

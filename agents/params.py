@@ -19,16 +19,56 @@ def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
+# Not knobs: the runner passes the shapes, and the run's seed replaces any seed given.
+NOT_KNOBS = ("obs_shape", "n_actions")
+# An agent YAML starts from its class's constructor defaults with this defaults-list entry
+# (`- /agent_defaults@_here_: CTMAgent`), so it lists only what it changes and every knob can
+# still be overridden without a `+`; experiments/config.py registers one per agent class.
+DEFAULTS_GROUP = "/agent_defaults@_here_"
+
+
+def constructor_defaults(cls: type) -> dict:
+    """Every keyword of `cls`'s constructor that has a default, with that default: the one
+    place an agent's knob defaults live."""
+    import inspect
+
+    params = inspect.signature(cls).parameters.values()
+    return {p.name: p.default for p in params
+            if p.name not in NOT_KNOBS and p.default is not inspect.Parameter.empty}
+
+
+def agent_classes() -> dict[str, type]:
+    """The agent classes the package exports, by class name."""
+    import agents
+
+    return {name: obj for name in agents.__all__ if isinstance(obj := getattr(agents, name), type)
+            and issubclass(obj, nn.Module) and "obs_shape" in _parameter_names(obj)}
+
+
+def _parameter_names(cls: type) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(cls).parameters)
+
+
 def load_config(path: Path | str):
-    """An agent YAML as Hydra composes it in the `agent` group: the configs named in its
-    `defaults` list (siblings in the same folder, e.g. ctm_small.yaml starts from ctm.yaml)
-    first, then its own keys on top (`_self_` last, as our configs write it)."""
+    """An agent YAML as Hydra composes it in the `agent` group: the entries of its `defaults`
+    list in order (a sibling file, e.g. ctm_small.yaml starts from ctm.yaml, or a class's
+    constructor defaults), then its own keys on top (`_self_` last, as our configs write it)."""
     from omegaconf import OmegaConf
 
     path = Path(path)
     cfg = OmegaConf.load(path)
-    defaults = cfg.pop("defaults", [])
-    bases = [load_config(path.with_name(f"{name}.yaml")) for name in defaults if name != "_self_"]
+    bases = []
+    for entry in cfg.pop("defaults", []):
+        if isinstance(entry, str) and entry != "_self_":
+            bases.append(load_config(path.with_name(f"{entry}.yaml")))
+        elif not isinstance(entry, str):
+            (group, name), = entry.items()
+            if group != DEFAULTS_GROUP:
+                raise ValueError(f"{path}: defaults entry {group!r} is not understood here; "
+                                 f"allowed: a sibling config name or {DEFAULTS_GROUP!r}")
+            bases.append(OmegaConf.create(constructor_defaults(agent_classes()[name])))
     return OmegaConf.merge(*bases, cfg)
 
 

@@ -368,10 +368,17 @@ TrainSchema = _schema(TrainConfig, "TrainSchema", env=(MazeSchema, field(default
 
 
 def register_schema() -> None:
-    """Store `TrainSchema` as `train_schema`, the first entry of configs/train.yaml's defaults."""
+    """Store `TrainSchema` as `train_schema`, the first entry of configs/train.yaml's defaults,
+    and each agent class's constructor defaults as `agent_defaults/<class name>`, where the
+    agent YAMLs start from (agents/params.py)."""
     from hydra.core.config_store import ConfigStore
 
-    ConfigStore.instance().store(name="train_schema", node=TrainSchema)
+    from agents.params import agent_classes, constructor_defaults
+
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainSchema)
+    for name, cls in agent_classes().items():
+        store.store(group="agent_defaults", name=name, node=constructor_defaults(cls))
 
 
 register_schema()
