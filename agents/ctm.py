@@ -40,8 +40,8 @@ SYNC_NORM_EPS = 1e-12
 class CTMAgent(AgentBase):
     """Continuous Thought Machine policy.
 
-    Every knob, in one place (the defaults are the signature's; configs/agent/ctm.yaml lists
-    them all so that each can be overridden on the command line). "Reference" is the reference
+    Every knob, in one place (the defaults are the signature's; configs/agent/ctm.yaml starts
+    from them and lists only what it changes). "Reference" is the reference
     RL model, models/ctm_rl.py of the CTM authors' code, whose option names these follow.
 
     key_dim, value_dim   widths of memory keys and values (0: no memory; query and write are None)

@@ -71,11 +71,18 @@ def nonzero(mask: Array) -> list[int]:
     return np.flatnonzero(mask).tolist()
 
 
+_ON_DEVICE: dict[tuple[int, torch.device], torch.Tensor] = {}
+
+
 def constant(table: np.ndarray, like: Array) -> Array:
-    """A constant numpy `table` on the backend and device of `like`."""
-    if isinstance(like, torch.Tensor):
-        return torch.as_tensor(table, device=like.device)
-    return table
+    """A module-level constant numpy `table` on the backend and device of `like`. Copied to
+    a torch device once and kept, so a step pays no host-to-device copy for it."""
+    if not isinstance(like, torch.Tensor):
+        return table
+    key = (id(table), like.device)  # module constants live as long as the process
+    if key not in _ON_DEVICE:
+        _ON_DEVICE[key] = torch.as_tensor(table, device=like.device)
+    return _ON_DEVICE[key]
 
 
 def from_numpy(array: np.ndarray, backend: str, device) -> Array:

@@ -96,9 +96,8 @@ def build_run(cfg: TrainConfig, device: torch.device, load_bank: Callable[[], An
     env = make_env(cfg.maze, cfg.n_mazes, device)
     agent = make_agent(cfg, env.observation_shape, env.n_actions, device)
     make_bank = bank_factory(cfg, agent, env.n_agents, device)
-    bank = make_bank(cfg.n_mazes)
-    if load_bank is not None and bank is not None:
-        bank = load_bank()
+    uses_bank = agent.key_dim > 0
+    bank = (load_bank() if load_bank is not None else make_bank(cfg.n_mazes)) if uses_bank else None
     optimizer = make_optimizer(cfg, agent)
     sampler = torch.Generator(device=device).manual_seed(cfg.seed)
     shuffler = torch.Generator().manual_seed(cfg.seed + 1)

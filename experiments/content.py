@@ -165,4 +165,3 @@ def make_content(spec: dict, bank: MemoryBank, obs_shape, n_actions: int, horizo
         return OutcomeContent(bank, obs_shape, n_actions, horizon, gamma, seed=seed + 2000, **spec)
     return cls(bank, obs_shape=obs_shape, n_actions=n_actions, horizon=horizon, gamma=gamma,
                seed=seed, **spec)
-
