@@ -71,7 +71,7 @@ def nonzero(mask: Array) -> list[int]:
     return np.flatnonzero(mask).tolist()
 
 
-_ON_DEVICE: dict[tuple[int, torch.device], torch.Tensor] = {}
+_ON_DEVICE: dict[tuple[int, torch.device], tuple[np.ndarray, torch.Tensor]] = {}
 
 
 def constant(table: np.ndarray, like: Array) -> Array:
@@ -79,10 +79,10 @@ def constant(table: np.ndarray, like: Array) -> Array:
     a torch device once and kept, so a step pays no host-to-device copy for it."""
     if not isinstance(like, torch.Tensor):
         return table
-    key = (id(table), like.device)  # module constants live as long as the process
-    if key not in _ON_DEVICE:
-        _ON_DEVICE[key] = torch.as_tensor(table, device=like.device)
-    return _ON_DEVICE[key]
+    key = (id(table), like.device)
+    if key not in _ON_DEVICE:  # the entry holds `table` too, so its id is never reused
+        _ON_DEVICE[key] = (table, torch.as_tensor(table, device=like.device))
+    return _ON_DEVICE[key][1]
 
 
 def from_numpy(array: np.ndarray, backend: str, device) -> Array:
