@@ -3,9 +3,11 @@
     python benchmarks/memory_ceiling.py                                  # explorer, trail follower
     python benchmarks/memory_ceiling.py --set "env.rows=8 env.cols=8" --seeds 0 1 2 3 4
     python benchmarks/memory_ceiling.py --modes none shared --set "memory.content.history=1"
+    python benchmarks/memory_ceiling.py --experiment memory_small        # the task on 3x3 cells
 
 Each cell evaluates one scripted agent (agents/scripted.py) with one memory mode under the
-memory task's protocol (`+experiment=memory`, plus `--set` overrides): every held-out layout
+memory task's protocol (`+experiment=memory` or another preset named by `--experiment`,
+plus `--set` overrides): every held-out layout
 is played `eval.visits` times by the same agents (recurrent state cleared, long-term memory
 kept), then once by a newcomer generation (solo stores cleared, shared stores kept). A seed
 draws its own held-out layouts (eval.layout_seed + seed) and tie-breaks. Printed: the mean
@@ -28,16 +30,24 @@ from experiments.build import bank_factory, make_agent
 from fileio.atomic import atomic_write_text
 from training_cli import spread
 
-PRESET = "+experiment=memory"
+MEMORY_TASKS = ("memory", "memory_small")     # configs/experiment/ presets with the memory protocol
 
 
-def compose(agent: str, mode: str, seed: int, overrides: list[str]):
-    return run_config([PRESET, f"agent={agent}", f"memory={mode}", f"seed={seed}", *overrides])
+def compose(agent: str, mode: str, seed: int, overrides: list[str], experiment: str = "memory"):
+    return run_config([f"+experiment={experiment}", f"agent={agent}", f"memory={mode}", f"seed={seed}",
+                       *overrides])
 
 
-def measure(agent_name: str, mode: str, seed: int, overrides: list[str], own_layouts: bool = True) -> dict:
+def add_experiment_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--experiment", default="memory", choices=MEMORY_TASKS,
+                        help="the memory task's preset (configs/experiment/): memory (5x5 cells) or "
+                             "memory_small (3x3 cells)")
+
+
+def measure(agent_name: str, mode: str, seed: int, overrides: list[str], own_layouts: bool = True,
+            experiment: str = "memory") -> dict:
     """Evaluate a reference agent; `own_layouts`: the seed draws its own held-out layouts."""
-    cfg = compose(agent_name, mode, seed, overrides)
+    cfg = compose(agent_name, mode, seed, overrides, experiment)
     if own_layouts:
         cfg.eval = replace(cfg.eval, layout_seed=cfg.eval.layout_seed + seed)
     device = torch.device("cpu")
@@ -54,22 +64,23 @@ def main() -> None:
     parser.add_argument("--set", default="", metavar="OVERRIDES",
                         help="space-separated Hydra overrides applied to every cell")
     parser.add_argument("--json", default=None, help="also write every measurement to this file")
+    add_experiment_option(parser)
     args = parser.parse_args()
     overrides = args.set.split()
     try:  # a bad name or override fails here, before any work
-        cfgs = {(a, m): compose(a, m, 0, overrides) for a in args.agents for m in args.modes}
+        cfgs = {(a, m): compose(a, m, 0, overrides, args.experiment) for a in args.agents for m in args.modes}
     except Exception as err:  # Hydra and our config checks raise several types
         parser.error(str(err))
     names = phase_names(next(iter(cfgs.values())).eval)
     maze = next(iter(cfgs.values())).maze
-    print(f"memory task: {maze.rows}x{maze.cols} cells, {maze.n_agents} agents, spawn {maze.spawn}, "
+    print(f"memory task ({args.experiment}): {maze.rows}x{maze.cols} cells, {maze.n_agents} agents, spawn {maze.spawn}, "
           f"max_steps {maze.horizon}; seeds {args.seeds}; overrides {overrides or 'none'}", flush=True)
     results = {}
     start = time.perf_counter()
     for (agent, mode) in cfgs:
         if agent == "explorer" and mode != "none":
             continue            # the explorer reads no long-term memory: one mode says it all
-        runs = [measure(agent, mode, s, overrides) for s in args.seeds]
+        runs = [measure(agent, mode, s, overrides, experiment=args.experiment) for s in args.seeds]
         results[f"{agent}/{mode}"] = runs
         print(f"  {agent}/{mode} done ({time.perf_counter() - start:.0f} s)", flush=True)
     for metric, title in (("success_rate", "success"), ("steps_over_bfs", "steps / shortest path")):
@@ -78,7 +89,8 @@ def main() -> None:
         for key, runs in results.items():
             print(f"{key:<22}" + "".join(f"{spread([r[f'{n}/{metric}'] for r in runs], 'mean'):>20}" for n in names))
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps({"overrides": overrides, "seeds": args.seeds,
+        atomic_write_text(Path(args.json), json.dumps({"experiment": args.experiment, "overrides": overrides,
+                                                       "seeds": args.seeds,
                                                        "results": results}, indent=2))
 
 

@@ -1,17 +1,22 @@
 """How far trained agents get on the memory task, per memory mode, beside the reference agents.
 
     python benchmarks/memory_learning.py                            # lstm x none/solo/shared x seeds 0-2
+    python benchmarks/memory_learning.py --experiment memory_small --seeds 0 1 2 3 4
     python benchmarks/memory_learning.py --agents lstm ctm_small --modes none shared --jobs 2
     python benchmarks/memory_learning.py --set "total_steps=614400"
+    python benchmarks/memory_learning.py --report runs.json         # the tables of a saved --json
 
-Each run is the memory task's config (`+experiment=memory`: outcome-labelled content, layouts
-replayed during training, the main job's PPO settings and budget) with one agent, memory mode
-and seed, plus the `--set` overrides. Runs go `--jobs` at a time, one torch thread each
-(`--threads`). The reference agents (agents/scripted.py: the explorer without long-term memory,
-the trail follower per mode) and the random policy are evaluated on the same held-out layouts
-under the same protocol: visits 1..K by the same agents, then the newcomers. Printed: the
-interquartile mean over seeds [lowest-highest run] of success and of steps / shortest path.
-This is a script, not a test: it asserts nothing.
+Each run is the memory task's config (`+experiment=memory`, or `memory_small` with
+`--experiment`: outcome-labelled content, layouts replayed during training, the main job's PPO
+settings and budget) with one agent, memory mode and seed, plus the `--set` overrides. Runs go
+`--jobs` at a time, one torch thread each (`--threads`). The reference agents
+(agents/scripted.py: the explorer without long-term memory, the trail follower per mode) and the
+random policy are evaluated on the same held-out layouts under the same protocol: visits 1..K
+by the same agents, then the newcomers. Printed, with 95% stratified-bootstrap intervals over
+runs: the interquartile mean (IQM) of success and of steps / shortest path per phase; what
+memory changes within a run (each run's later phases minus its first visit); and between modes,
+the probability that a run of one mode beats a run of another. This is a script, not a test: it
+asserts nothing.
 """
 from __future__ import annotations
 
@@ -24,48 +29,108 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.stats import interval_estimate, probability_of_improvement
 from experiments.evaluate import phase_names, random_baseline
 from fileio.atomic import atomic_write_text
-from memory_ceiling import compose, measure
-from training_cli import parse, parser_with_run_options, spread
+from memory_ceiling import add_experiment_option, compose, measure
+from training_cli import interval, parse, parser_with_run_options
 
 REFERENCES = [("explorer", "none"), ("trail_follower", "none"), ("trail_follower", "solo"),
               ("trail_follower", "shared")]
+METRICS = (("success_rate", "success", True), ("steps_over_bfs", "steps / shortest path", False))
 
 
-def train_one(agent: str, mode: str, seed: int, overrides: list[str], threads: int, out: str) -> dict:
+def train_one(agent: str, mode: str, seed: int, overrides: list[str], threads: int, out: str,
+              experiment: str) -> dict:
     from experiments.train import train
 
     run_dir = Path(out) / f"{agent}_{mode}_seed{seed}"
     cfg = compose(agent, mode, seed, [f"torch_threads={threads}", f"run_dir={run_dir}",
-                                      "log.images_every=0", *overrides])
+                                      "log.images_every=0", *overrides], experiment)
     start = time.perf_counter()
     final = {k.removeprefix("eval/"): v for k, v in train(cfg).items() if k.startswith("eval/")}
     final["minutes"] = (time.perf_counter() - start) / 60
+    final["seed"] = seed
     return final
+
+
+def column(runs: list[dict], key: str) -> np.ndarray:
+    return np.array([r.get(key, np.nan) for r in runs], dtype=float)
+
+
+def gain(runs: list[dict], phase: str, metric: str) -> str:
+    """IQM over runs of (phase - visit 1) within each run, with its interval; runs that have no
+    value in either phase (no success, so no path length) are left out."""
+    diff = column(runs, f"{phase}/{metric}") - column(runs, f"visit_1/{metric}")
+    return interval(diff, signed=True)
+
+
+def beats(a: list[dict], b: list[dict], key: str, higher_is_better: bool) -> str:
+    """P(a run of `a` beats a run of `b`) on `key`, with its interval."""
+    x, y = column(a, key), column(b, key)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if not (x.size and y.size):
+        return "-"
+    sign = 1.0 if higher_is_better else -1.0
+    e = interval_estimate(lambda u, v: probability_of_improvement(sign * u, sign * v), x, y)
+    return f"{e.point:.2f} [{e.low:.2f}, {e.high:.2f}]"
+
+
+def report(results: dict[str, list[dict]], names: list[str]) -> None:
+    trained = sorted(k for k in results if "(ref)" not in k)
+    order = trained + [k for k in results if "(ref)" in k]
+    head = lambda first, cols: f"{first:<28}" + "".join(f"{c:>22}" for c in cols)
+    for metric, title, _ in METRICS:
+        print(f"\n{title}: IQM over runs [95% interval]")
+        print(head("agent/mode", names))
+        for key in order:
+            print(head(key, [interval(column(results[key], f"{n}/{metric}")) for n in names]))
+    later = names[1:]
+    for metric, title, _ in METRICS:
+        print(f"\n{title} within a run, each phase minus visit 1: IQM over runs [95% interval]")
+        print(head("agent/mode", [f"{n} - visit_1" for n in later]))
+        for key in trained:
+            print(head(key, [gain(results[key], n, metric) for n in later]))
+    rank = {"shared": 0, "solo": 1, "none": 2}      # each pair: the more sharing mode first
+    pairs = [(a, b) for a in trained for b in trained
+             if a.split("/")[0] == b.split("/")[0] and rank[a.split("/")[1]] < rank[b.split("/")[1]]]
+    for metric, title, higher in METRICS:
+        print(f"\n{title}, between modes: P(a run of the first beats a run of the second) [95% interval]")
+        print(head("first vs second", names))
+        for a, b in pairs:
+            print(head(f"{a} vs {b.split('/')[1]}", [beats(results[a], results[b], f"{n}/{metric}", higher)
+                                                     for n in names]))
 
 
 def main() -> None:
     parser = parser_with_run_options(__doc__)
     parser.add_argument("--agents", nargs="+", default=["lstm"], help="trained agents (configs/agent/)")
     parser.add_argument("--modes", nargs="+", default=["none", "solo", "shared"])
+    parser.add_argument("--report", default=None, metavar="JSON",
+                        help="print the tables of a file written by --json, and train nothing")
+    add_experiment_option(parser)
     args = parse(parser)
-    overrides = args.overrides
+    if args.report:
+        saved = json.loads(Path(args.report).read_text())
+        cfg = compose("random", "none", 0, saved["overrides"], saved.get("experiment", "memory"))
+        report(saved["results"], phase_names(cfg.eval))
+        return
+    overrides, experiment = args.overrides, args.experiment
     try:  # a bad name or override fails here, before any run starts
-        cfg = compose(args.agents[0], args.modes[0], 0, overrides)
+        cfg = compose(args.agents[0], args.modes[0], 0, overrides, experiment)
         for agent in args.agents:
             for mode in args.modes:
-                compose(agent, mode, 0, overrides)
+                compose(agent, mode, 0, overrides, experiment)
     except Exception as err:  # Hydra and our config checks raise several types
         parser.error(str(err))
     out = args.out or tempfile.mkdtemp(prefix="memory_learning_")
     maze = cfg.maze
-    print(f"memory task: {maze.rows}x{maze.cols} cells, max_steps {maze.horizon}, {cfg.total_steps} agent-steps "
-          f"per run; agents {args.agents}, modes {args.modes}, seeds {args.seeds}; overrides "
-          f"{overrides or 'none'}; {args.jobs} job(s) x {args.threads} thread(s); runs in {out}", flush=True)
+    print(f"memory task ({experiment}): {maze.rows}x{maze.cols} cells, max_steps {maze.horizon}, "
+          f"{cfg.total_steps} agent-steps per run; agents {args.agents}, modes {args.modes}, seeds {args.seeds}; "
+          f"overrides {overrides or 'none'}; {args.jobs} job(s) x {args.threads} thread(s); runs in {out}", flush=True)
     results: dict[str, list[dict]] = {}
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(train_one, a, m, s, overrides, args.threads, out): (a, m, s)
+        futures = {pool.submit(train_one, a, m, s, overrides, args.threads, out, experiment): (a, m, s)
                    for s in args.seeds for a in args.agents for m in args.modes}
         for future in as_completed(futures):
             agent, mode, seed = futures[future]
@@ -73,20 +138,17 @@ def main() -> None:
             results.setdefault(f"{agent}/{mode}", []).append(final)
             print(f"  {agent}/{mode} seed {seed}: success {final['success_rate']:.3f}, newcomer "
                   f"{final.get('newcomer/success_rate', float('nan')):.3f} ({final['minutes']:.1f} min)", flush=True)
+    for runs in results.values():
+        runs.sort(key=lambda r: r["seed"])
     for agent, mode in REFERENCES:
-        results[f"{agent}/{mode} (ref)"] = [measure(agent, mode, s, overrides, own_layouts=False) for s in args.seeds]
-    results["random (ref)"] = [random_baseline(compose("random", "none", 0, overrides), seed=s) for s in args.seeds]
-    names = phase_names(cfg.eval)
-    order = sorted(k for k in results if "(ref)" not in k) + [k for k in results if "(ref)" in k]
-    for metric, title in (("success_rate", "success"), ("steps_over_bfs", "steps / shortest path")):
-        print(f"\n{title}: IQM over seeds [lowest-highest run]")
-        print(f"{'agent/mode':<28}" + "".join(f"{n:>20}" for n in names))
-        for key in order:
-            print(f"{key:<28}" + "".join(f"{spread([r.get(f'{n}/{metric}', np.nan) for r in results[key]]):>20}"
-                                         for n in names))
+        results[f"{agent}/{mode} (ref)"] = [measure(agent, mode, s, overrides, own_layouts=False, experiment=experiment)
+                                            for s in args.seeds]
+    results["random (ref)"] = [random_baseline(compose("random", "none", 0, overrides, experiment), seed=s)
+                               for s in args.seeds]
+    report(results, phase_names(cfg.eval))
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps({"overrides": overrides, "seeds": args.seeds,
-                                                       "results": results}, indent=2))
+        atomic_write_text(Path(args.json), json.dumps({"experiment": experiment, "overrides": overrides,
+                                                       "seeds": args.seeds, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

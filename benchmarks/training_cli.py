@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from analysis.stats import iqm
+from analysis.stats import aggregate_iqm, interval_estimate, iqm
 
 
 def parser_with_run_options(description: str) -> argparse.ArgumentParser:
@@ -38,3 +38,17 @@ def spread(values, centre: str = "iqm", digits: int = 2) -> str:
         return "-"
     middle = iqm(x) if centre == "iqm" else x.mean()
     return f"{middle:.{digits}f} [{x.min():.2f}-{x.max():.2f}]" if x.size > 1 else f"{x[0]:.{digits}f}"
+
+
+def interval(values, digits: int = 2, signed: bool = False) -> str:
+    """'IQM [low, high]' of the finite values, the bracket a 95% bootstrap interval over runs
+    (the runs resampled with replacement); '-' when there are none; `signed` writes a + sign."""
+    x = np.array(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return "-"
+    f = f"{{:{'+' if signed else ''}.{digits}f}}".format
+    if x.size == 1:
+        return f(x[0])
+    e = interval_estimate(aggregate_iqm, x)
+    return f"{f(e.point)} [{f(e.low)}, {f(e.high)}]"

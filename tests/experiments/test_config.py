@@ -51,7 +51,7 @@ def test_every_preset_composes_and_validates(tmp_path):
     agents = [f"agent={p.stem}" for p in sorted((CONFIGS / "agent").glob("*.yaml"))]
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         for overrides in ([], ["+experiment=smoke"], ["+experiment=compare"], ["+experiment=gpu"],
-                          ["+experiment=memory"], ["agent=lstm", "memory=solo"],
+                          ["+experiment=memory"], ["+experiment=memory_small"], ["agent=lstm", "memory=solo"],
                           ["agent=gru", "memory=none"], ["content=outcome"], *[[a] for a in agents]):
             raw = compose(config_name="train", overrides=overrides + [f"run_dir={tmp_path}"])
             raw = OmegaConf.to_container(raw, resolve=True)
@@ -59,6 +59,22 @@ def test_every_preset_composes_and_validates(tmp_path):
             assert cfg.to_dict() == raw, overrides        # validation keeps every composed value
             group = next((o.split("=")[1] for o in overrides if o.startswith("memory=")), "shared")
             assert cfg.memory.mode == group, overrides    # the memory group chosen sets the mode
+
+
+def test_memory_small_is_the_memory_task_on_3x3_cells():
+    def composed(experiment: str) -> dict:
+        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+            return OmegaConf.to_container(compose(config_name="train", overrides=[f"+experiment={experiment}"],
+                                                  return_hydra_config=True), resolve=False)
+    small, memory = composed("memory_small"), composed("memory")
+    assert (small["env"]["rows"], small["env"]["cols"]) == (3, 3)
+    assert (memory["env"]["rows"], memory["env"]["cols"]) == (5, 5)
+    small["env"].update(rows=5, cols=5)
+    assert small["hydra"]["sweeper"]["params"] == {"memory": "none,solo,shared", "seed": "0,1,2,3,4"}
+    small["hydra"]["sweeper"]["params"]["seed"] = memory["hydra"]["sweeper"]["params"]["seed"]
+    for c in (small, memory):    # where Hydra says the run's config came from differs, as it should
+        c["hydra"].pop("runtime", None), c["hydra"]["overrides"].pop("task", None)
+    assert small == memory
 
 
 # Through the real entry point (Hydra composition onto the schema, then the dataclasses),
