@@ -6,13 +6,12 @@
     python benchmarks/memory_ceiling.py --experiment memory_small        # the task on 3x3 cells
 
 Each cell evaluates one scripted agent (agents/scripted.py) with one memory mode under the
-memory task's protocol (`+experiment=memory` or another preset named by `--experiment`,
-plus `--set` overrides): every held-out layout
-is played `eval.visits` times by the same agents (recurrent state cleared, long-term memory
-kept), then once by a newcomer generation (solo stores cleared, shared stores kept). A seed
-draws its own held-out layouts (eval.layout_seed + seed) and tie-breaks. Printed: the mean
-over seeds [lowest-highest seed] of success and of steps / shortest path on successes, per
-visit and for the newcomers. This is a script, not a test: it asserts nothing.
+memory task's protocol (`+experiment=memory`, or the preset `--experiment` names, plus `--set`
+overrides): every held-out layout is played `eval.visits` times by the same agents (recurrent
+state cleared, long-term memory kept), then once by a newcomer generation (solo stores
+cleared, shared stores kept). A seed draws its own held-out layouts (eval.layout_seed + seed)
+and tie-breaks. Printed: the mean over seeds [lowest-highest seed] of success and of steps /
+shortest path on successes, per visit and for the newcomers. This is a script, not a test: it asserts nothing.
 """
 from __future__ import annotations
 

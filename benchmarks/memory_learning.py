@@ -92,8 +92,9 @@ def report(results: dict[str, list[dict]], names: list[str]) -> None:
         for key in trained:
             print(head(key, [gain(results[key], n, metric) for n in later]))
     rank = {"shared": 0, "solo": 1, "none": 2}      # each pair: the more sharing mode first
+    order_key = lambda key: (rank.get(key.split("/")[1], len(rank)), key)
     pairs = [(a, b) for a in trained for b in trained
-             if a.split("/")[0] == b.split("/")[0] and rank[a.split("/")[1]] < rank[b.split("/")[1]]]
+             if a.split("/")[0] == b.split("/")[0] and order_key(a) < order_key(b)]
     for metric, title, higher in METRICS:
         print(f"\n{title}, between modes: P(a run of the first beats a run of the second) [95% interval]")
         print(head("first vs second", names))
@@ -111,9 +112,13 @@ def main() -> None:
     add_experiment_option(parser)
     args = parse(parser)
     if args.report:
-        saved = json.loads(Path(args.report).read_text())
-        cfg = compose("random", "none", 0, saved["overrides"], saved.get("experiment", "memory"))
-        report(saved["results"], phase_names(cfg.eval))
+        try:
+            saved = json.loads(Path(args.report).read_text())
+            cfg = compose("random", "none", 0, saved["overrides"], saved.get("experiment", "memory"))
+            results = saved["results"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            parser.error(f"--report {args.report}: not a file this script wrote with --json ({err!r})")
+        report(results, phase_names(cfg.eval))
         return
     overrides, experiment = args.overrides, args.experiment
     try:  # a bad name or override fails here, before any run starts
