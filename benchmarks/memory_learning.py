@@ -33,7 +33,7 @@ from analysis.stats import interval_estimate, probability_of_improvement
 from experiments.evaluate import phase_names, random_baseline
 from fileio.atomic import atomic_write_text
 from memory_ceiling import add_experiment_option, compose, measure
-from training_cli import interval, parse, parser_with_run_options
+from training_cli import estimate_text, finite, interval, parse, parser_with_run_options
 
 REFERENCES = [("explorer", "none"), ("trail_follower", "none"), ("trail_follower", "solo"),
               ("trail_follower", "shared")]
@@ -67,13 +67,11 @@ def gain(runs: list[dict], phase: str, metric: str) -> str:
 
 def beats(a: list[dict], b: list[dict], key: str, higher_is_better: bool) -> str:
     """P(a run of `a` beats a run of `b`) on `key`, with its interval."""
-    x, y = column(a, key), column(b, key)
-    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    x, y = finite(column(a, key)), finite(column(b, key))
     if not (x.size and y.size):
         return "-"
     sign = 1.0 if higher_is_better else -1.0
-    e = interval_estimate(lambda u, v: probability_of_improvement(sign * u, sign * v), x, y)
-    return f"{e.point:.2f} [{e.low:.2f}, {e.high:.2f}]"
+    return estimate_text(interval_estimate(lambda u, v: probability_of_improvement(sign * u, sign * v), x, y))
 
 
 def report(results: dict[str, list[dict]], names: list[str]) -> None:

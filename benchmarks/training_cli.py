@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from analysis.stats import aggregate_iqm, interval_estimate, iqm
+from analysis.stats import Estimate, aggregate_iqm, interval_estimate, iqm
 
 
 def parser_with_run_options(description: str) -> argparse.ArgumentParser:
@@ -32,8 +32,7 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
 
 def spread(values, centre: str = "iqm", digits: int = 2) -> str:
     """'centre [lowest-highest]' of the finite values (IQM or mean), '-' when there are none."""
-    x = np.array(values, dtype=float)
-    x = x[np.isfinite(x)]
+    x = finite(values)
     if not x.size:
         return "-"
     middle = iqm(x) if centre == "iqm" else x.mean()
@@ -43,12 +42,20 @@ def spread(values, centre: str = "iqm", digits: int = 2) -> str:
 def interval(values, digits: int = 2, signed: bool = False) -> str:
     """'IQM [low, high]' of the finite values, the bracket a 95% bootstrap interval over runs
     (the runs resampled with replacement); '-' when there are none; `signed` writes a + sign."""
-    x = np.array(values, dtype=float)
-    x = x[np.isfinite(x)]
+    x = finite(values)
     if not x.size:
         return "-"
-    f = f"{{:{'+' if signed else ''}.{digits}f}}".format
     if x.size == 1:
-        return f(x[0])
-    e = interval_estimate(aggregate_iqm, x)
+        return f"{x[0]:{'+' if signed else ''}.{digits}f}"
+    return estimate_text(interval_estimate(aggregate_iqm, x), digits, signed)
+
+
+def estimate_text(e: Estimate, digits: int = 2, signed: bool = False) -> str:
+    """'point [low, high]'."""
+    f = f"{{:{'+' if signed else ''}.{digits}f}}".format
     return f"{f(e.point)} [{f(e.low)}, {f(e.high)}]"
+
+
+def finite(values) -> np.ndarray:
+    x = np.array(values, dtype=float)
+    return x[np.isfinite(x)]
