@@ -87,7 +87,13 @@ def test_record_episode_statistics_matches_own_sums():
         assert stats["r"] == pytest.approx(own_return) and stats["l"] == own_length
 
 
-def test_sb3_ppo_learns_on_the_flattened_gym_env():
+@pytest.fixture
+def sb3_logdir(tmp_path, monkeypatch):
+    """SB3's logger makes a folder even when it logs nothing: keep it out of the system temp dir."""
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))
+
+
+def test_sb3_ppo_learns_on_the_flattened_gym_env(sb3_logdir):
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -169,7 +175,7 @@ def test_shared_policy_vec_env_seeds_at_the_next_reset():
     np.testing.assert_array_equal(venv.reset(), first)
 
 
-def test_sb3_ppo_trains_with_one_policy_shared_by_all_agents():
+def test_sb3_ppo_trains_with_one_policy_shared_by_all_agents(sb3_logdir):
     from stable_baselines3 import PPO
 
     venv = shared_policy_vec_env(MazeEnv(n_agents=2, **SMALL), 2)
