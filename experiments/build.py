@@ -79,8 +79,30 @@ def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
     return make
 
 
+HEADS = ("actor.", "critic.")
+
+
 def make_optimizer(cfg: TrainConfig, agent) -> torch.optim.Optimizer:
-    return torch.optim.Adam(agent.parameters(), lr=cfg.algo.learning_rate, eps=ADAM_EPS)
+    """Adam; with `algo.trunk_lr_scale` != 1 in two groups, the actor and critic heads at the
+    learning rate and every other parameter (the trunk) at the rate times the scale."""
+    lr, scale = cfg.algo.learning_rate, cfg.algo.trunk_lr_scale
+    if scale == 1.0:
+        return torch.optim.Adam(agent.parameters(), lr=lr, eps=ADAM_EPS)
+    named = list(agent.named_parameters())
+    heads = [p for n, p in named if n.startswith(HEADS)]
+    trunk = [p for n, p in named if not n.startswith(HEADS)]
+    if not heads or not trunk:
+        raise ConfigError(f"algo.trunk_lr_scale={scale} needs parameters named actor.* / critic.* (the "
+                          f"heads) and others (the trunk); {type(agent).__name__} has "
+                          f"{len(heads)} head and {len(trunk)} trunk parameters")
+    return torch.optim.Adam([{"params": heads, "lr": lr, "lr_scale": 1.0},
+                             {"params": trunk, "lr": lr * scale, "lr_scale": scale}], lr=lr, eps=ADAM_EPS)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the base rate; a group with an `lr_scale` runs at that multiple of it."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 def build_collector(cfg: TrainConfig, env, agent, bank, sampler: torch.Generator,

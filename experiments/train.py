@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from experiments import checkpoint, resume
-from experiments.build import build_run
+from experiments.build import build_run, set_learning_rate
 from experiments.config import ConfigError, TrainConfig, resolve_torch_threads
 from experiments.evaluate import evaluate
 from experiments.logbook import EpisodeLog, RunLogger
@@ -70,7 +70,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     progress = logger.progress(total=num_updates, initial=start_update)
     for u in range(start_update, num_updates):
         if cfg.algo.anneal_lr:
-            optimizer.param_groups[0]["lr"] = cfg.algo.learning_rate * (1.0 - u / num_updates)
+            set_learning_rate(optimizer, cfg.algo.learning_rate * (1.0 - u / num_updates))
         t0 = time.perf_counter()
         rollout = collector.collect(T, on_step=episodes.on_step)
         t1 = time.perf_counter()

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from experiments.build import build_run
+from experiments.build import build_run, make_optimizer, set_learning_rate
+from experiments.config import ConfigError
 from tests.experiments.helpers import tiny_config
 
 CPU = torch.device("cpu")
@@ -23,6 +24,25 @@ def test_the_parts_share_one_env_agent_and_bank(tmp_path, reward_scale):
 def test_every_caller_gets_the_trainers_optimiser(tmp_path):
     group = build_run(tiny_config(tmp_path, algo=dict(learning_rate=1e-3)), CPU).optimizer.param_groups[0]
     assert group["eps"] == 1e-5 and group["lr"] == 1e-3
+
+
+def test_trunk_lr_scale_gives_the_heads_the_rate_and_the_trunk_its_multiple(tmp_path):
+    run = build_run(tiny_config(tmp_path, algo=dict(learning_rate=2e-3, trunk_lr_scale=0.25)), CPU)
+    heads, trunk = run.optimizer.param_groups
+    named = dict(run.agent.named_parameters())
+    head_names = {n for n in named if n.split(".")[0] in ("actor", "critic")}
+    assert {id(p) for p in heads["params"]} == {id(named[n]) for n in head_names}
+    assert {id(p) for p in trunk["params"]} == {id(named[n]) for n in set(named) - head_names}
+    assert heads["lr"] == 2e-3 and trunk["lr"] == pytest.approx(5e-4)
+    set_learning_rate(run.optimizer, 1e-3)            # annealing keeps the ratio
+    assert heads["lr"] == 1e-3 and trunk["lr"] == pytest.approx(2.5e-4)
+
+
+def test_trunk_lr_scale_needs_heads_to_tell_apart(tmp_path):
+    cfg = tiny_config(tmp_path, algo=dict(trunk_lr_scale=0.5))
+    with pytest.raises(ConfigError, match=r"algo.trunk_lr_scale=0.5 needs parameters named actor.\* / critic.\*"
+                                          r".*Linear has 0 head and 2 trunk parameters"):
+        make_optimizer(cfg, torch.nn.Linear(3, 2))
 
 
 def test_the_same_config_builds_the_same_weights(tmp_path):

@@ -34,6 +34,16 @@ def test_smoke_run_writes_events_with_required_tags(tmp_path):
     assert (tmp_path / "checkpoints" / "latest").exists()
 
 
+def test_annealing_keeps_the_trunks_share_of_the_learning_rate(tmp_path):
+    cfg = tiny_config(tmp_path, memory_preset="none", algo=dict(learning_rate=1e-3, trunk_lr_scale=0.25),
+                      log=dict(images_every=0))
+    train(cfg)
+    state = torch.load(tmp_path / "checkpoints" / f"update_{cfg.num_updates:06d}" / "state.pt", weights_only=True)
+    heads, trunk = state["optimizer"]["param_groups"]
+    last = 1e-3 * (1 - (cfg.num_updates - 1) / cfg.num_updates)   # the rate of the last update
+    assert heads["lr"] == pytest.approx(last) and trunk["lr"] == pytest.approx(0.25 * last)
+
+
 def build(tmp_path, memory="shared", agent="ctm_small", seed=0):
     return build_collector(tmp_path, memory, agent, seed)
 
