@@ -6,7 +6,7 @@ import pytest
 
 from experiments import progress as progress_module
 from experiments.logbook import RunLogger
-from experiments.main import planned_sweep
+from experiments.main import main_job_config, planned_sweep
 from experiments.progress import (FILE_NAME, SweepProgress, format_duration, progress_line,
                                   read_run_progress, sweep_snapshot, write_run_progress)
 from tests.experiments.helpers import tiny_config
@@ -124,7 +124,8 @@ def test_watcher_rejects_bad_arguments(tmp_path, kwargs, match):
 
 
 def test_planned_sweep_counts_runs_as_hydra_expands_them():
-    assert planned_sweep() == (9, 307_200)   # memory none/solo/shared x seeds 0/1/2
+    # memory none/solo/shared x seeds 0/1/2, each at the preset's budget
+    assert planned_sweep() == (9, main_job_config().total_steps)
     # A sweep on the command line replaces the preset's; launcher settings are not runs.
     assert planned_sweep(["seed=0,1", "memory=none", "total_steps=4096",
                           "hydra/launcher=slurm", "hydra.launcher.timeout_min=60"]) == (2, 4096)
