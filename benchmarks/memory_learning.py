@@ -8,7 +8,7 @@
 
 Each run is the memory task's config (`+experiment=memory`, or `memory_small` with
 `--experiment`: outcome-labelled content, layouts replayed during training, the main job's PPO
-settings and budget) with one agent, memory mode and seed, plus the `--set` overrides. Runs go
+settings at half its budget) with one agent, memory mode and seed, plus the `--set` overrides. Runs go
 `--jobs` at a time, one torch thread each (`--threads`). The reference agents
 (agents/scripted.py: the explorer without long-term memory, the trail follower per mode) and the
 random policy are evaluated on the same held-out layouts under the same protocol: visits 1..K
