@@ -26,6 +26,7 @@ import torch
 
 from experiments.build import build_run
 from experiments.ppo import update
+from experiments.train import env_seed
 from learning import compose_config
 
 MARKS = (0, 1, 3, 6, 10, 15, 20, 30, 40, 60)
@@ -49,7 +50,7 @@ def run_one(agent: str, seed: int, overrides: list[str], updates: int) -> dict:
 
     net.encoder.register_forward_hook(lambda m, i, out: keep("encoder", out[1]))
     net.actor.register_forward_pre_hook(lambda m, i: keep("heads", i[0]))
-    run.collector.start(cfg.seed * 1_000_003)  # where train() starts, so these are its first updates
+    run.collector.start(env_seed(cfg.seed, 0))  # as train() starts: these are its first updates
     marks = [m for m in MARKS if m < updates]
     rows = {name: [] for name in seen}
     evs = []

@@ -11,7 +11,8 @@ overrides): every held-out layout is played `eval.visits` times by the same agen
 state cleared, long-term memory kept), then once by a newcomer generation (solo stores
 cleared, shared stores kept). A seed draws its own held-out layouts (eval.layout_seed + seed)
 and tie-breaks. Printed: the mean over seeds [lowest-highest seed] of success and of steps /
-shortest path on successes, per visit and for the newcomers. This is a script, not a test: it asserts nothing.
+shortest path on successes, per visit and for the newcomers. This is a script, not a test: it
+asserts nothing.
 """
 from __future__ import annotations
 

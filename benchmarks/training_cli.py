@@ -46,14 +46,18 @@ def interval(values, digits: int = 2, signed: bool = False) -> str:
     if not x.size:
         return "-"
     if x.size == 1:
-        return f"{x[0]:{'+' if signed else ''}.{digits}f}"
+        return number(x[0], digits, signed)
     return estimate_text(interval_estimate(aggregate_iqm, x), digits, signed)
 
 
 def estimate_text(e: Estimate, digits: int = 2, signed: bool = False) -> str:
     """'point [low, high]'."""
-    f = f"{{:{'+' if signed else ''}.{digits}f}}".format
+    f = lambda value: number(value, digits, signed)
     return f"{f(e.point)} [{f(e.low)}, {f(e.high)}]"
+
+
+def number(value: float, digits: int = 2, signed: bool = False) -> str:
+    return f"{value:{'+' if signed else ''}.{digits}f}"
 
 
 def finite(values) -> np.ndarray:

@@ -62,7 +62,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     logger = RunLogger(run_dir, cfg, purge_step=global_step + 1 if found is not None else None)
     # The env restarts on resume (episodes in flight are not checkpointed), from a seed
     # that depends on where the run stands, so a resumed run is deterministic too.
-    collector.start(cfg.seed * 1_000_003 + start_update)
+    collector.start(env_seed(cfg.seed, start_update))
 
     num_updates, T = cfg.num_updates, cfg.algo.num_steps
     episodes = EpisodeLog(env, logger, cfg.log.episode_window)
@@ -118,6 +118,11 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     atomic_write_text(run_dir / "results.json", json.dumps(final, indent=2, sort_keys=True))
     logger.summary(final)
     return final
+
+
+def env_seed(seed: int, update: int) -> int:
+    """The env's reset seed for a run of `seed` that starts (or resumes) before `update`."""
+    return seed * 1_000_003 + update
 
 
 def write_config(run_dir: Path, cfg: TrainConfig) -> None:

@@ -5,6 +5,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from experiments.checkpoint import latest, load_state
 from experiments.ppo import update
 from experiments.train import train
 from tests.experiments.helpers import build_collector, tiny_config
@@ -38,8 +39,7 @@ def test_annealing_keeps_the_trunks_share_of_the_learning_rate(tmp_path):
     cfg = tiny_config(tmp_path, memory_preset="none", algo=dict(learning_rate=1e-3, trunk_lr_scale=0.25),
                       log=dict(images_every=0))
     train(cfg)
-    state = torch.load(tmp_path / "checkpoints" / f"update_{cfg.num_updates:06d}" / "state.pt", weights_only=True)
-    heads, trunk = state["optimizer"]["param_groups"]
+    heads, trunk = load_state(latest(tmp_path), "cpu")["optimizer"]["param_groups"]
     last = 1e-3 * (1 - (cfg.num_updates - 1) / cfg.num_updates)   # the rate of the last update
     assert heads["lr"] == pytest.approx(last) and trunk["lr"] == pytest.approx(0.25 * last)
 
