@@ -56,7 +56,9 @@ class AgentOutput:
 
 @runtime_checkable
 class Agent(Protocol):
-    """What the runner relies on; `AgentBase` is one way to satisfy it."""
+    """What the runner relies on; `AgentBase` is one way to satisfy it. Optional: a float
+    `trunk_lr_scale`, the rate its parameters outside `actor.*` / `critic.*` learn at as a
+    multiple of the heads' (1 where absent; experiments.build.make_optimizer reads it)."""
 
     key_dim: int
     value_dim: int
@@ -89,6 +91,7 @@ class AgentBase(nn.Module):
     """
 
     recurrent: bool = True
+    trunk_lr_scale: float = 1.0     # the trunk's learning rate over the heads' (see Agent)
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int,
                  key_dim: int = 0, value_dim: int = 0):

@@ -99,6 +99,11 @@ class CTMAgent(AgentBase):
                          observation reaches the policy only through the query-side
                          synchronisation, which PPO is slow to shape; the direct path restores
                          the reference's route while keeping attention for memory entries.
+    trunk_lr_scale       the learning rate of every parameter outside the actor and critic heads,
+                         as a multiple of the heads' (PPO's optimizer reads it; `algo.trunk_lr_scale`
+                         overrides it). ctm_small uses 0.25: its runs then recover from the
+                         early loss of spread in what the heads read, which leaves some runs at
+                         1 stuck (docs/learning.md)
     seed                 seeds weights, neuron pairs and the fixed memory projections
     """
 
@@ -113,7 +118,7 @@ class CTMAgent(AgentBase):
                  decay_init: float = 0.01, adaptive_ticks: bool = False, certainty_threshold: float = 0.8,
                  head_hidden: int = 64, orthogonal_heads: bool = True, dropout: float = 0.0,
                  key_source: str = "obs", sync_norm: bool = False, obs_to_synapses: bool = False,
-                 seed: int = 0):
+                 trunk_lr_scale: float = 1.0, seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         if not 1 <= ticks <= 64:
             raise ValueError(f"ticks={ticks} must be in [1, 64] (1-8 is the useful range)")
@@ -127,6 +132,9 @@ class CTMAgent(AgentBase):
                              f"{n_synch_out} + {n_synch_action} > {d_model}")
         if not 0.0 <= certainty_threshold <= 1.0:
             raise ValueError(f"certainty_threshold={certainty_threshold} must be in [0, 1]")
+        if not trunk_lr_scale > 0:
+            raise ValueError(f"trunk_lr_scale={trunk_lr_scale} must be > 0")
+        self.trunk_lr_scale = float(trunk_lr_scale)
         self.ticks = ticks
         self.d_model = d_model
         self.memory_length = memory_length

@@ -83,16 +83,19 @@ HEADS = ("actor.", "critic.")
 
 
 def make_optimizer(cfg: TrainConfig, agent) -> torch.optim.Optimizer:
-    """Adam; with `algo.trunk_lr_scale` != 1 in two groups, the actor and critic heads at the
-    learning rate and every other parameter (the trunk) at the rate times the scale."""
-    lr, scale = cfg.algo.learning_rate, cfg.algo.trunk_lr_scale
+    """Adam; with a trunk scale != 1 in two groups, the actor and critic heads at the learning
+    rate and every other parameter (the trunk) at the rate times the scale. The scale is
+    `algo.trunk_lr_scale`, or the agent's own `trunk_lr_scale` where that is null."""
+    lr = cfg.algo.learning_rate
+    source, scale = ("algo.trunk_lr_scale", cfg.algo.trunk_lr_scale) if cfg.algo.trunk_lr_scale is not None \
+        else ("agent.trunk_lr_scale", getattr(agent, "trunk_lr_scale", 1.0))
     if scale == 1.0:
         return torch.optim.Adam(agent.parameters(), lr=lr, eps=ADAM_EPS)
     named = list(agent.named_parameters())
     heads = [p for n, p in named if n.startswith(HEADS)]
     trunk = [p for n, p in named if not n.startswith(HEADS)]
     if not heads or not trunk:
-        raise ConfigError(f"algo.trunk_lr_scale={scale} needs parameters named actor.* / critic.* (the "
+        raise ConfigError(f"{source}={scale} needs parameters named actor.* / critic.* (the "
                           f"heads) and others (the trunk); {type(agent).__name__} has "
                           f"{len(heads)} head and {len(trunk)} trunk parameters")
     return torch.optim.Adam([{"params": heads, "lr": lr, "lr_scale": 1.0},

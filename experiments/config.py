@@ -59,7 +59,8 @@ class PPOConfig:
     update_epochs: passes over each rollout.
     learning_rate, anneal_lr: Adam step size, linearly annealed to 0 when anneal_lr.
     trunk_lr_scale: every parameter outside the actor and critic heads learns at learning_rate
-        times this (1: one rate for all).
+        times this (1: one rate for all); None: the agent's own `trunk_lr_scale` (1 unless its
+        config sets it: ctm_small's trunk learns at 0.25).
     gamma, gae_lambda: discount and GAE parameter.
     clip_coef: PPO ratio clip; clip_vloss clips the value update the same way.
     ent_coef, vf_coef: entropy bonus and value-loss weights.
@@ -74,7 +75,7 @@ class PPOConfig:
     update_epochs: int = 4
     learning_rate: float = 1e-3
     anneal_lr: bool = True
-    trunk_lr_scale: float = 1.0
+    trunk_lr_scale: float | None = None
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_coef: float = 0.1
@@ -92,7 +93,8 @@ class PPOConfig:
         _check(self.num_minibatches >= 1, "algo.num_minibatches", self.num_minibatches, ">= 1")
         _check(self.update_epochs >= 1, "algo.update_epochs", self.update_epochs, ">= 1")
         _check(self.learning_rate > 0, "algo.learning_rate", self.learning_rate, "> 0")
-        _check(self.trunk_lr_scale > 0, "algo.trunk_lr_scale", self.trunk_lr_scale, "> 0")
+        _check(self.trunk_lr_scale is None or self.trunk_lr_scale > 0, "algo.trunk_lr_scale",
+               self.trunk_lr_scale, "> 0 or null")
         _check(0 <= self.gamma <= 1, "algo.gamma", self.gamma, "in [0, 1]")
         _check(0 <= self.gae_lambda <= 1, "algo.gae_lambda", self.gae_lambda, "in [0, 1]")
         _check(self.clip_coef > 0, "algo.clip_coef", self.clip_coef, "> 0")

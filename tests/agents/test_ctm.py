@@ -199,3 +199,5 @@ def test_bad_options_name_the_value():
         small_ctm(key_source="both")
     with pytest.raises(ValueError, match="first-last"):
         small_ctm(neuron_select="first-last", n_synch_out=20, n_synch_action=20)
+    with pytest.raises(ValueError, match=r"trunk_lr_scale=0.0 must be > 0"):
+        small_ctm(trunk_lr_scale=0.0)

@@ -17,8 +17,8 @@ def test_the_parts_share_one_env_agent_and_bank(tmp_path, reward_scale):
     assert run.bank is not None and run.content is collector.content and run.content.bank is run.bank
     assert collector.generator is run.sampler and collector.reward_scale is run.scale
     assert (run.scale is None) == (reward_scale == "none")
-    optimised = [p for group in run.optimizer.param_groups for p in group["params"]]
-    assert optimised == list(run.agent.parameters())
+    optimised = [id(p) for group in run.optimizer.param_groups for p in group["params"]]
+    assert sorted(optimised) == sorted(id(p) for p in run.agent.parameters())
 
 
 def test_every_caller_gets_the_trainers_optimiser(tmp_path):
@@ -38,11 +38,27 @@ def test_trunk_lr_scale_gives_the_heads_the_rate_and_the_trunk_its_multiple(tmp_
     assert heads["lr"] == 1e-3 and trunk["lr"] == pytest.approx(2.5e-4)
 
 
-def test_trunk_lr_scale_needs_heads_to_tell_apart(tmp_path):
-    cfg = tiny_config(tmp_path, algo=dict(trunk_lr_scale=0.5))
-    with pytest.raises(ConfigError, match=r"algo.trunk_lr_scale=0.5 needs parameters named actor.\* / critic.\*"
-                                          r".*Linear has 0 head and 2 trunk parameters"):
-        make_optimizer(cfg, torch.nn.Linear(3, 2))
+def test_the_agents_own_trunk_scale_applies_unless_the_run_sets_one(tmp_path):
+    def rates(agent_preset, **algo):
+        cfg = tiny_config(tmp_path, agent_preset=agent_preset, algo=dict(learning_rate=2e-3, **algo))
+        return [group["lr"] for group in build_run(cfg, CPU).optimizer.param_groups]
+
+    assert rates("ctm_small") == [2e-3, pytest.approx(5e-4)]       # ctm_small.yaml: 0.25
+    assert rates("ctm_small", trunk_lr_scale=1.0) == [2e-3]
+    assert rates("ctm_small", trunk_lr_scale=0.5) == [2e-3, pytest.approx(1e-3)]
+    assert rates("ctm") == rates("lstm") == [2e-3]                  # agents that set none: 1
+
+
+class Headless(torch.nn.Linear):
+    trunk_lr_scale = 0.5
+
+
+@pytest.mark.parametrize("algo,source", [(dict(trunk_lr_scale=0.5), "algo"), (dict(), "agent")])
+def test_trunk_lr_scale_needs_heads_to_tell_apart(tmp_path, algo, source):
+    cfg = tiny_config(tmp_path, algo=algo)
+    with pytest.raises(ConfigError, match=rf"{source}.trunk_lr_scale=0.5 needs parameters named actor.\* / "
+                                          r"critic.\*.*Headless has 0 head and 2 trunk parameters"):
+        make_optimizer(cfg, Headless(3, 2))
 
 
 def test_the_same_config_builds_the_same_weights(tmp_path):

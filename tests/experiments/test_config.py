@@ -19,7 +19,7 @@ from tests.experiments.helpers import CONFIGS, tiny_config
 @pytest.mark.parametrize("override,match", [
     (dict(algo=dict(clip_coef=-0.1)), r"algo.clip_coef=-0.1 is not allowed: > 0"),
     (dict(algo=dict(gamma=1.5)), r"algo.gamma=1.5"),
-    (dict(algo=dict(trunk_lr_scale=0.0)), r"algo.trunk_lr_scale=0.0 is not allowed: > 0"),
+    (dict(algo=dict(trunk_lr_scale=0.0)), r"algo.trunk_lr_scale=0.0 is not allowed: > 0 or null"),
     (dict(algo=dict(reward_scale="max")), r"algo.reward_scale='max'"),
     (dict(algo=dict(num_step=10)), r"unknown key\(s\) \['algo.num_step'\]"),
     (dict(memory=dict(mode="global")), r"memory.mode='global' is not allowed: one of \['none', 'solo', 'shared'\]"),
