@@ -1,7 +1,7 @@
 """Do the first PPO updates flatten what the agent sees? Spread of its features over the first updates.
 
     python benchmarks/feature_spread.py                                  # ctm_small and lstm, seeds 0-5
-    python benchmarks/feature_spread.py --agents ctm_small --set "algo.trunk_lr_scale=0.25"
+    python benchmarks/feature_spread.py --agents ctm_small --set "algo.trunk_lr_scale=1"   # one rate
 
 Each run is the main job's config (memory `none`, as in learning.py) with one agent and seed,
 plus the `--set` overrides, trained for `--updates` updates in this process. Before the
