@@ -52,8 +52,8 @@ def interval(values, digits: int = 2, signed: bool = False) -> str:
 
 def estimate_text(e: Estimate, digits: int = 2, signed: bool = False) -> str:
     """'point [low, high]'."""
-    f = lambda value: number(value, digits, signed)
-    return f"{f(e.point)} [{f(e.low)}, {f(e.high)}]"
+    point, low, high = (number(v, digits, signed) for v in (e.point, e.low, e.high))
+    return f"{point} [{low}, {high}]"
 
 
 def number(value: float, digits: int = 2, signed: bool = False) -> str:

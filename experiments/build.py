@@ -86,9 +86,9 @@ def make_optimizer(cfg: TrainConfig, agent) -> torch.optim.Optimizer:
     """Adam; with a trunk scale != 1 in two groups, the actor and critic heads at the learning
     rate and every other parameter (the trunk) at the rate times the scale. The scale is
     `algo.trunk_lr_scale`, or the agent's own `trunk_lr_scale` where that is null."""
-    lr = cfg.algo.learning_rate
-    source, scale = ("algo.trunk_lr_scale", cfg.algo.trunk_lr_scale) if cfg.algo.trunk_lr_scale is not None \
-        else ("agent.trunk_lr_scale", getattr(agent, "trunk_lr_scale", 1.0))
+    lr, scale, source = cfg.algo.learning_rate, cfg.algo.trunk_lr_scale, "algo.trunk_lr_scale"
+    if scale is None:
+        scale, source = getattr(agent, "trunk_lr_scale", 1.0), "agent.trunk_lr_scale"
     if scale == 1.0:
         return torch.optim.Adam(agent.parameters(), lr=lr, eps=ADAM_EPS)
     named = list(agent.named_parameters())
