@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from envs import BatchedMazeEnv
+from envs.config import type_problem
 from experiments.config import ConfigError, TrainConfig
 from experiments.content import make_content
 from experiments.rollout import Collector, RunningReturnScale
@@ -56,11 +57,27 @@ def make_agent(cfg: TrainConfig, obs_shape, n_actions: int, device: torch.device
         raise ConfigError(f"agent._target_={target!r} is not an importable class: {err}") from err
     if "seed" in inspect.signature(cls).parameters:
         spec["seed"] = cfg.seed
+    check_knob_types(cls, spec)
     try:
         agent = cls(obs_shape=obs_shape, n_actions=n_actions, **spec)
     except TypeError as err:
         raise ConfigError(f"agent ({target}): {err}") from err
     return agent.to(device)
+
+
+def check_knob_types(cls: type, spec: dict) -> None:
+    """Each agent knob holds the type its constructor declares, so `agent.d_model=64.0` or
+    `agent.trunk_lr_scale=abc` names the knob before the constructor fails somewhere inside.
+    Knobs the constructor does not take, and annotations this cannot resolve, are left to it."""
+    try:
+        params = inspect.signature(cls, eval_str=True).parameters
+    except Exception:  # a plug-in's annotation that does not evaluate: its constructor decides
+        return
+    for name, value in spec.items():
+        if name in params and params[name].annotation is not inspect.Parameter.empty:
+            problem = type_problem(value, params[name].annotation)
+            if problem is not None:
+                raise ConfigError(f"agent.{name}={value!r} is not allowed: must be {problem}")
 
 
 def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):

@@ -48,6 +48,19 @@ def test_bad_agent_and_bank_options_are_named(tmp_path):
         make_agent(cfg, (6, 5, 5), 5, resolve_device("cpu"))
 
 
+@pytest.mark.parametrize("knob,value,must", [
+    ("trunk_lr_scale", "abc", "a finite number"),
+    ("d_model", 64.0, "an int"),
+    ("sync_norm", 1, r"a bool \(true or false\)"),
+    ("sync_window", "5", "an int or null"),
+])
+def test_agent_knobs_of_the_wrong_type_are_named(tmp_path, knob, value, must):
+    cfg = tiny_config(tmp_path)
+    cfg.agent[knob] = value
+    with pytest.raises(ConfigError, match=rf"agent.{knob}={value!r} is not allowed: must be {must}"):
+        make_agent(cfg, (6, 5, 5), 5, resolve_device("cpu"))
+
+
 def test_every_preset_composes_and_validates(tmp_path):
     agents = [f"agent={p.stem}" for p in sorted((CONFIGS / "agent").glob("*.yaml"))]
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
