@@ -17,8 +17,7 @@ from typing import Any
 import torch
 
 from envs import BatchedMazeEnv
-from envs.config import type_problem
-from experiments.config import ConfigError, TrainConfig
+from experiments.config import ConfigError, TrainConfig, check_types
 from experiments.content import make_content
 from experiments.rollout import Collector, RunningReturnScale
 
@@ -70,14 +69,10 @@ def check_knob_types(cls: type, spec: dict) -> None:
     `agent.trunk_lr_scale=abc` names the knob before the constructor fails somewhere inside.
     Knobs the constructor does not take, and annotations this cannot resolve, are left to it."""
     try:
-        params = inspect.signature(cls, eval_str=True).parameters
+        params = inspect.signature(cls, eval_str=True).parameters.values()
     except Exception:  # a plug-in's annotation that does not evaluate: its constructor decides
         return
-    for name, value in spec.items():
-        if name in params and params[name].annotation is not inspect.Parameter.empty:
-            problem = type_problem(value, params[name].annotation)
-            if problem is not None:
-                raise ConfigError(f"agent.{name}={value!r} is not allowed: must be {problem}")
+    check_types(spec, {p.name: p.annotation for p in params if p.annotation is not p.empty}, "agent.")
 
 
 def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):

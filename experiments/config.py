@@ -34,13 +34,19 @@ def _check(ok: bool, key: str, value, allowed: str) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}")
 
 
+def check_types(values: Mapping[str, Any], kinds: Mapping[str, Any], prefix: str) -> None:
+    """Each value whose name has a declared kind (an annotation) holds that kind; ConfigError
+    names the first that does not, as `prefix + name`."""
+    for name, value in values.items():
+        if name in kinds:
+            expected = type_problem(value, kinds[name])
+            _check(expected is None, prefix + name, value, f"must be {expected}")
+
+
 def _check_types(section, prefix: str) -> None:
     """Each field of `section` holds its declared type; runs before any range check."""
-    hints = get_type_hints(type(section))
-    for f in fields(section):
-        value = getattr(section, f.name)
-        expected = type_problem(value, hints[f.name])
-        _check(expected is None, prefix + f.name, value, f"must be {expected}")
+    check_types({f.name: getattr(section, f.name) for f in fields(section)},
+                get_type_hints(type(section)), prefix)
 
 
 @dataclass
