@@ -52,9 +52,8 @@ def walk(agent, cfg, greedy: bool) -> dict[str, float]:
     world = env.world
     B, N = world.pos.shape[:2]
     every = torch.ones((B, N), dtype=torch.bool)
-    maze_of, agent_of = torch.nonzero(every, as_tuple=True)
-    maze_of, agent_of = maze_of.view(B, N), agent_of.view(B, N)
-    moves_so_far = torch.zeros((B, N), dtype=torch.int64)                 # this episode's
+    maze_of, agent_of = torch.meshgrid(torch.arange(B), torch.arange(N), indexing="ij")
+    moves_so_far = torch.zeros((B, N), dtype=torch.int64)                 # moves made this episode
     last_stood = torch.full((B, N, *world.code.shape[-2:]), -1, dtype=torch.int64)  # at moves_so_far
 
     def square(x: torch.Tensor) -> torch.Tensor:
