@@ -29,9 +29,10 @@ import torch
 from omegaconf import OmegaConf
 
 from envs.rules import STAY
-from experiments.build import bank_factory, build_collector, make_agent, make_env
+from experiments.build import bank_factory, make_agent, make_env
 from experiments.checkpoint import latest, load_state
 from experiments.config import TrainConfig
+from experiments.evaluate import evaluate
 from experiments.main import main_job_config
 
 CPU = torch.device("cpu")
@@ -41,77 +42,73 @@ RETURNS = (("ret 4", 4, 4), ("ret 6-8", 6, 8), ("ret 10-16", 10, 16), ("ret 18+"
 COLUMNS = ("success", "steps/bfs", "stay", "bump", "again", "ahead", "back", *(c for c, _, _ in RETURNS))
 
 
-def walk(agent, cfg, greedy: bool) -> dict[str, float]:
-    """Plays `cfg`'s evaluation episodes once with `agent`; returns COLUMNS."""
-    ev = cfg.eval
-    maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=ev.visits)
-    env = make_env(maze, ev.episodes, CPU)
-    bank = bank_factory(cfg, agent, env.n_agents, CPU)(ev.episodes)
-    collector = build_collector(cfg, env, agent, bank, torch.Generator().manual_seed(cfg.seed))
-    collector.start(cfg.seed)
-    world = env.world
-    B, N = world.pos.shape[:2]
-    every = torch.ones((B, N), dtype=torch.bool)
-    maze_of, agent_of = torch.meshgrid(torch.arange(B), torch.arange(N), indexing="ij")
-    moves_so_far = torch.zeros((B, N), dtype=torch.int64)                 # moves made this episode
-    last_stood = torch.full((B, N, *world.code.shape[-2:]), -1, dtype=torch.int64)  # at moves_so_far
+class Tally:
+    """An `evaluate` watcher: counts, per agent and episode, what each step did (COLUMNS)."""
 
-    def square(x: torch.Tensor) -> torch.Tensor:
-        return x[maze_of, agent_of, world.pos[..., 0], world.pos[..., 1]]
+    def __init__(self):
+        self.count = dict.fromkeys(["steps", "moves", "stay", "bump", "after_bump", "again", "ahead",
+                                    "back", *(c for c, _, _ in RETURNS)], 0)
+        self.last_stood = None  # (B, N, H, W): moves_so_far when the agent last stood there, or -1
 
-    def stand(where: torch.Tensor) -> None:
-        last_stood[maze_of[where], agent_of[where], world.pos[..., 0][where], world.pos[..., 1][where]] = \
-            moves_so_far[where]
+    def start(self, pos: torch.Tensor, grid: tuple[int, int]) -> None:
+        B, N = pos.shape[:2]
+        self.maze_of, self.agent_of = torch.meshgrid(torch.arange(B), torch.arange(N), indexing="ij")
+        self.moves_so_far = torch.zeros((B, N), dtype=torch.int64)      # moves made this episode
+        self.last_stood = torch.full((B, N, *grid), -1, dtype=torch.int64)
+        self.bumped = torch.zeros((B, N), dtype=torch.bool)
+        self.last_move = torch.full((B, N), STAY, dtype=torch.int64)    # the action of the last move
+        self.stand(pos, torch.ones((B, N), dtype=torch.bool))
 
-    stand(every)
-    count = dict.fromkeys(["steps", "moves", "stay", "bump", "after_bump", "again", "ahead", "back",
-                           *(c for c, _, _ in RETURNS)], 0)
-    bumped = torch.zeros((B, N), dtype=torch.bool)
-    last_move = torch.full((B, N), STAY, dtype=torch.int64)               # the action of the last move
-    finished = torch.zeros(B, dtype=torch.int64)
-    success, efficiency = [], []
-    for _ in range(ev.visits * maze.horizon + 1):
-        before, acting = world.pos.clone(), collector.alive.clone()
-        step, _, info = collector.step(greedy=greedy)
-        reset = info["reset"]
+    def at(self, pos: torch.Tensor) -> torch.Tensor:
+        return self.last_stood[self.maze_of, self.agent_of, pos[..., 0], pos[..., 1]]
+
+    def stand(self, pos: torch.Tensor, where: torch.Tensor) -> None:
+        index = self.maze_of[where], self.agent_of[where], pos[..., 0][where], pos[..., 1][where]
+        self.last_stood[index] = self.moves_so_far[where]
+
+    def __call__(self, before, step, info, env) -> None:
+        (start, acting), pos, reset = before, env.world.pos, info["reset"]
+        if self.last_stood is None:
+            self.start(start, env.world.code.shape[-2:])
+        count = self.count
         acted = acting & ~reset[:, None]          # a maze's last step shows its next spawn
-        action = step["action"].view(B, N)
-        moved = acted & (world.pos != before).any(-1)
-        moves_so_far += moved.long()
-        ago = moves_so_far - square(last_stood)
-        returned = moved & (square(last_stood) >= 0)
+        action = step["action"].view(acted.shape)
+        moved = acted & (pos != start).any(-1)
+        self.moves_so_far += moved.long()
+        ago = self.moves_so_far - self.at(pos)
+        returned = moved & (self.at(pos) >= 0)
+        bump = acted & (action != STAY) & ~moved
         count["steps"] += int(acted.sum())
         count["moves"] += int(moved.sum())
         count["stay"] += int((acted & (action == STAY)).sum())
-        count["after_bump"] += int((acted & bumped).sum())
-        new_bump = acted & (action != STAY) & ~moved
-        count["again"] += int((new_bump & bumped).sum())
-        count["bump"] += int(new_bump.sum())
-        count["ahead"] += int((new_bump & (action == last_move)).sum())
+        count["after_bump"] += int((acted & self.bumped).sum())
+        count["again"] += int((bump & self.bumped).sum())
+        count["bump"] += int(bump.sum())
+        count["ahead"] += int((bump & (action == self.last_move)).sum())
         count["back"] += int((returned & (ago == 2)).sum())
         for column, low, high in RETURNS:
             count[column] += int((returned & (ago >= low) & (ago <= high)).sum())
-        bumped = new_bump
-        last_move = torch.where(moved, action, last_move)
-        stand(moved)
+        self.bumped, self.last_move = bump, torch.where(moved, action, self.last_move)
+        self.stand(pos, moved)
         if reset.any():
-            for b in torch.nonzero(reset & (finished < ev.visits)).flatten().tolist():
-                ok = info["episode_success"][b]
-                success.append(ok.float())
-                efficiency.append(info["episode_length"][b][ok].float()
-                                  / info["episode_start_distance"][b][ok].clamp(min=1))
-            finished += reset.long()
-            moves_so_far[reset], last_stood[reset], bumped[reset], last_move[reset] = 0, -1, False, STAY
-            stand(reset[:, None].expand(B, N))
-        if bool((finished >= ev.visits).all()):
-            break
-    efficiency = torch.cat(efficiency)
-    per_move = {c: count[c] / max(count["moves"], 1) for c in ("back", *(c for c, _, _ in RETURNS))}
-    return {"success": float(torch.cat(success).mean()),
-            "steps/bfs": float(efficiency.mean()) if efficiency.numel() else float("nan"),
-            "stay": count["stay"] / max(count["steps"], 1), "bump": count["bump"] / max(count["steps"], 1),
-            "again": count["again"] / max(count["after_bump"], 1),
-            "ahead": count["ahead"] / max(count["bump"], 1), **per_move}
+            self.moves_so_far[reset], self.last_stood[reset] = 0, -1
+            self.bumped[reset], self.last_move[reset] = False, STAY
+            self.stand(pos, reset[:, None].expand_as(acted))
+
+    def shares(self) -> dict[str, float]:
+        count = self.count
+        per_move = {c: count[c] / max(count["moves"], 1) for c in ("back", *(c for c, _, _ in RETURNS))}
+        return {"stay": count["stay"] / max(count["steps"], 1), "bump": count["bump"] / max(count["steps"], 1),
+                "again": count["again"] / max(count["after_bump"], 1),
+                "ahead": count["ahead"] / max(count["bump"], 1), **per_move}
+
+
+def walk(agent, cfg, greedy: bool) -> dict[str, float]:
+    """Plays `cfg`'s evaluation once with `agent` (`evaluate`, as in training); returns COLUMNS."""
+    tally = Tally()
+    metrics = evaluate(agent, cfg, bank_factory(cfg, agent, cfg.maze.n_agents, CPU), CPU,
+                       greedy=greedy, seed=cfg.seed, watch=tally)
+    return {"success": metrics["success_rate"], "steps/bfs": metrics["steps_over_bfs"], **tally.shares()}
 
 
 def built(cfg: TrainConfig):

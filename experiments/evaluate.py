@@ -17,6 +17,8 @@ under `newcomer/...`.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from experiments.build import build_collector, make_env
@@ -29,10 +31,13 @@ def phase_names(ev) -> list[str]:
 
 
 @torch.no_grad()
-def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) -> dict[str, float]:
+def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0,
+             watch: Callable | None = None) -> dict[str, float]:
     """Returns flat metrics: success_rate, steps_over_bfs (over the visits), and per visit k
     (1-based) visit_k/success_rate, visit_k/episode_length, visit_k/steps_over_bfs; with
-    `eval.newcomer` the same three under newcomer/; with a bank, its memory/* statistics."""
+    `eval.newcomer` the same three under newcomer/; with a bank, its memory/* statistics.
+    `watch(before, step, info, env)`, when given, sees every step: `before` the positions
+    (B, N, 2) and alive mask (B, N) it started from, then the collector's step and the env's info."""
     ev = cfg.eval
     plays = ev.visits + ev.newcomer                      # episodes per held-out layout
     maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=plays)
@@ -44,7 +49,10 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0) 
     per_visit = [{"success": [], "length": [], "efficiency": []} for _ in range(plays)]
     max_steps = plays * maze.horizon + 1
     for _ in range(max_steps):
-        _, _, info = collector.step(greedy=greedy)
+        before = env.world.pos, collector.alive  # the world replaces these tensors, never mutates them
+        step, _, info = collector.step(greedy=greedy)
+        if watch is not None:
+            watch(before, step, info, env)
         reset = info["reset"]
         if reset.any():
             for b in torch.nonzero(reset & (finished < plays)).flatten().tolist():
