@@ -1,11 +1,12 @@
 """The main job: run the memory comparison preset, then print the comparison report.
 
-    maze-experiment [extra Hydra overrides ...]
+    maze-experiment [experiment=PRESET] [extra Hydra overrides ...]
 
 Runs `python -m experiments.train +experiment=compare` (memory none / solo / shared x
 3 seeds, Hydra multirun on the local joblib launcher) with one progress line for the whole
 sweep on stderr, then `analysis.compare` on the sweep directory, and prints where the
-TensorBoard logs and the report are.
+TensorBoard logs and the report are. `experiment=compare_ctm` runs the CTM's preset instead
+(any preset of configs/experiment/ that sweeps can be named).
 """
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 def main(argv: list[str] | None = None) -> int:
-    overrides = list(sys.argv[1:] if argv is None else argv)
-    sweep_dir = Path("multirun") / time.strftime("compare_%Y-%m-%d_%H-%M-%S")
-    train = [sys.executable, "-m", "experiments.train", "+experiment=compare",
+    preset, overrides = split_preset(sys.argv[1:] if argv is None else argv)
+    sweep_dir = Path("multirun") / time.strftime(f"{preset}_%Y-%m-%d_%H-%M-%S")
+    train = [sys.executable, "-m", "experiments.train", f"+experiment={preset}",
              f"hydra.sweep.dir={sweep_dir}", *overrides]
     print("Running:", " ".join(train[1:]), flush=True)
     started = time.perf_counter()
-    runs, steps_per_run = planned_sweep(overrides)
+    runs, steps_per_run = planned_sweep(overrides, preset)
     with SweepProgress(sweep_dir, runs, steps_per_run):
         code = subprocess.call(train)
     if code != 0:
@@ -42,6 +43,24 @@ def main(argv: list[str] | None = None) -> int:
         print_random_baseline(sweep_dir, report_dir)
         print(f"\nTensorBoard logs: tensorboard --logdir {sweep_dir}")  # compare printed the report's path
     return code
+
+
+def split_preset(overrides: Sequence[str]) -> tuple[str, list[str]]:
+    """(the experiment preset, the other overrides): `experiment=NAME` (or `+experiment=NAME`)
+    among `overrides` names the preset, `compare` when none does."""
+    presets = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
+    chosen, rest = [], []
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+") == "experiment":
+            chosen.append(value)
+        else:
+            rest.append(override)
+    if len(chosen) > 1:
+        raise SystemExit(f"maze-experiment: experiment given {len(chosen)} times ({', '.join(chosen)}); name one")
+    if chosen and chosen[0] not in presets:
+        raise SystemExit(f"maze-experiment: experiment={chosen[0]} is not a preset; one of: {', '.join(presets)}")
+    return (chosen[0] if chosen else "compare"), rest
 
 
 def main_job_config(overrides: Sequence[str] = ()):
@@ -72,8 +91,8 @@ def compose_train(overrides: Sequence[str], with_hydra: bool = False):
             raise ConfigError(f"{err}: {err.__cause__}" if err.__cause__ else str(err)) from err
 
 
-def planned_sweep(overrides: Sequence[str] = ()) -> tuple[int, int]:
-    """(runs, agent-steps per run) of the main job's sweep with `overrides`.
+def planned_sweep(overrides: Sequence[str] = (), preset: str = "compare") -> tuple[int, int]:
+    """(runs, agent-steps per run) of the sweep of experiment `preset` with `overrides`.
 
     Runs: the preset's sweep params, replaced or extended by sweeps among `overrides`,
     multiplied out as Hydra's basic sweeper does. Steps: one run's budget composed without the
@@ -87,10 +106,10 @@ def planned_sweep(overrides: Sequence[str] = ()) -> tuple[int, int]:
     parser = OverridesParser.create()
     given = parser.parse_overrides(list(overrides))
     fixed = [o.input_line for o in given if not o.is_sweep_override()]
-    raw = compose_train(["+experiment=compare", *fixed], with_hydra=True)
-    preset = [f"{key}={value}" for key, value in (raw.hydra.sweeper.get("params") or {}).items()]
+    raw = compose_train([f"+experiment={preset}", *fixed], with_hydra=True)
+    swept = [f"{key}={value}" for key, value in (raw.hydra.sweeper.get("params") or {}).items()]
     values = {}   # a later sweep of the same key replaces an earlier one, as in Hydra
-    for o in parser.parse_overrides(preset) + [o for o in given if not o.is_hydra_override()]:
+    for o in parser.parse_overrides(swept) + [o for o in given if not o.is_hydra_override()]:
         values[o.get_key_element()] = len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1
     with open_dict(raw):
         del raw["hydra"]

@@ -64,7 +64,8 @@ def test_agent_knobs_of_the_wrong_type_are_named(tmp_path, knob, value, must):
 def test_every_preset_composes_and_validates(tmp_path):
     agents = [f"agent={p.stem}" for p in sorted((CONFIGS / "agent").glob("*.yaml"))]
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        for overrides in ([], ["+experiment=smoke"], ["+experiment=compare"], ["+experiment=gpu"],
+        for overrides in ([], ["+experiment=smoke"], ["+experiment=compare"], ["+experiment=compare_ctm"],
+                          ["+experiment=gpu"],
                           ["+experiment=memory"], ["+experiment=memory_small"], ["agent=lstm", "memory=solo"],
                           ["agent=gru", "memory=none"], ["content=outcome"], *[[a] for a in agents]):
             raw = compose(config_name="train", overrides=overrides + [f"run_dir={tmp_path}"])
@@ -89,6 +90,30 @@ def test_memory_small_is_the_memory_task_on_3x3_cells():
     for c in (small, memory):    # where Hydra says the run's config came from differs, as it should
         c["hydra"].pop("runtime", None), c["hydra"]["overrides"].pop("task", None)
     assert small == memory
+
+
+def test_compare_ctm_is_the_main_job_with_the_ctm_at_its_chosen_setting_and_budget():
+    def composed(experiment: str) -> dict:
+        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+            raw = compose(config_name="train", overrides=[f"+experiment={experiment}", "run_dir=x"],
+                          return_hydra_config=True)
+            return OmegaConf.to_container(raw, resolve=False)
+    ctm, main = composed("compare_ctm"), composed("compare")
+    assert ctm["agent"]["_target_"] == "agents.CTMAgent" and main["agent"]["_target_"] == "agents.LSTMAgent"
+    assert ctm["total_steps"] == 2 * main["total_steps"]
+    assert (ctm["algo"]["anneal_lr"], ctm["algo"]["trunk_lr_scale"]) == (False, 0.5)
+    updates = lambda c: c["total_steps"] // (c["n_mazes"] * c["env"]["n_agents"] * c["algo"]["num_steps"])
+    assert updates(ctm) // ctm["eval"]["every"] == updates(main) // main["eval"]["every"] == 10
+    # Everything else (task, memory sweep, seeds, evaluation protocol, threads) is the main job's.
+    for c in (ctm, main):
+        c["hydra"].pop("runtime", None), c["hydra"]["overrides"].pop("task", None)
+        for key in ("agent", "total_steps"):
+            c.pop(key)
+        for section, keys in (("algo", ("anneal_lr", "trunk_lr_scale")), ("eval", ("every",)),
+                              ("log", ("images_every", "checkpoint_every"))):
+            for key in keys:
+                c[section].pop(key)
+    assert ctm == main
 
 
 # Through the real entry point (Hydra composition onto the schema, then the dataclasses),

@@ -6,7 +6,7 @@ import pytest
 
 from experiments import progress as progress_module
 from experiments.logbook import RunLogger
-from experiments.main import main_job_config, planned_sweep
+from experiments.main import main_job_config, planned_sweep, split_preset
 from experiments.progress import (FILE_NAME, SweepProgress, format_duration, progress_line,
                                   read_run_progress, sweep_snapshot, write_run_progress)
 from tests.experiments.helpers import tiny_config
@@ -129,3 +129,25 @@ def test_planned_sweep_counts_runs_as_hydra_expands_them():
     # A sweep on the command line replaces the preset's; launcher settings are not runs.
     assert planned_sweep(["seed=0,1", "memory=none", "total_steps=4096",
                           "hydra/launcher=slurm", "hydra.launcher.timeout_min=60"]) == (2, 4096)
+    # Another preset's sweep and budget.
+    assert planned_sweep([], "compare_ctm") == (9, 2 * main_job_config().total_steps)
+    assert planned_sweep(["seed=0,1,2,3,4", "memory=none,shared"], "compare_ctm") == (10, 1228800)
+
+
+@pytest.mark.parametrize("argv,preset,rest", [
+    ([], "compare", []),
+    (["seed=0", "agent=gru"], "compare", ["seed=0", "agent=gru"]),
+    (["experiment=compare_ctm", "seed=0"], "compare_ctm", ["seed=0"]),
+    (["seed=0", "+experiment=smoke"], "smoke", ["seed=0"]),
+])
+def test_split_preset_picks_the_named_experiment_and_keeps_the_rest(argv, preset, rest):
+    assert split_preset(argv) == (preset, rest)
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["experiment=compare_lstm"], r"experiment=compare_lstm is not a preset; one of: compare, compare_ctm, "),
+    (["experiment=compare", "+experiment=smoke"], r"experiment given 2 times \(compare, smoke\)"),
+])
+def test_split_preset_names_a_bad_preset_before_any_work(argv, match):
+    with pytest.raises(SystemExit, match=match):
+        split_preset(argv)
