@@ -20,6 +20,7 @@ from pathlib import Path
 from experiments.progress import SweepProgress
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+MAIN_PRESET = "compare"   # configs/experiment/compare.yaml: the main job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,13 +61,13 @@ def split_preset(overrides: Sequence[str]) -> tuple[str, list[str]]:
         raise SystemExit(f"maze-experiment: experiment given {len(chosen)} times ({', '.join(chosen)}); name one")
     if chosen and chosen[0] not in presets:
         raise SystemExit(f"maze-experiment: experiment={chosen[0]} is not a preset; one of: {', '.join(presets)}")
-    return (chosen[0] if chosen else "compare"), rest
+    return (chosen[0] if chosen else MAIN_PRESET), rest
 
 
 def main_job_config(overrides: Sequence[str] = ()):
     """The main job's config for one run (`+experiment=compare` plus `overrides`), as Hydra
     composes it and validated; benchmarks use it to measure exactly what the main job runs."""
-    return run_config(["+experiment=compare", *overrides])
+    return run_config([f"+experiment={MAIN_PRESET}", *overrides])
 
 
 def run_config(overrides: Sequence[str] = ()):
@@ -91,7 +92,7 @@ def compose_train(overrides: Sequence[str], with_hydra: bool = False):
             raise ConfigError(f"{err}: {err.__cause__}" if err.__cause__ else str(err)) from err
 
 
-def planned_sweep(overrides: Sequence[str] = (), preset: str = "compare") -> tuple[int, int]:
+def planned_sweep(overrides: Sequence[str] = (), preset: str = MAIN_PRESET) -> tuple[int, int]:
     """(runs, agent-steps per run) of the sweep of experiment `preset` with `overrides`.
 
     Runs: the preset's sweep params, replaced or extended by sweeps among `overrides`,

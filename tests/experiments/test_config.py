@@ -76,11 +76,14 @@ def test_every_preset_composes_and_validates(tmp_path):
             assert cfg.memory.mode == group, overrides    # the memory group chosen sets the mode
 
 
+def composed(experiment: str) -> dict:
+    """A preset as Hydra composes it, its own hydra section included, interpolations unresolved."""
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return OmegaConf.to_container(compose(config_name="train", overrides=[f"+experiment={experiment}"],
+                                              return_hydra_config=True), resolve=False)
+
+
 def test_memory_small_is_the_memory_task_on_3x3_cells():
-    def composed(experiment: str) -> dict:
-        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-            return OmegaConf.to_container(compose(config_name="train", overrides=[f"+experiment={experiment}"],
-                                                  return_hydra_config=True), resolve=False)
     small, memory = composed("memory_small"), composed("memory")
     assert (small["env"]["rows"], small["env"]["cols"]) == (3, 3)
     assert (memory["env"]["rows"], memory["env"]["cols"]) == (5, 5)
@@ -93,17 +96,13 @@ def test_memory_small_is_the_memory_task_on_3x3_cells():
 
 
 def test_compare_ctm_is_the_main_job_with_the_ctm_at_its_chosen_setting_and_budget():
-    def composed(experiment: str) -> dict:
-        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-            raw = compose(config_name="train", overrides=[f"+experiment={experiment}", "run_dir=x"],
-                          return_hydra_config=True)
-            return OmegaConf.to_container(raw, resolve=False)
     ctm, main = composed("compare_ctm"), composed("compare")
     assert ctm["agent"]["_target_"] == "agents.CTMAgent" and main["agent"]["_target_"] == "agents.LSTMAgent"
     assert ctm["total_steps"] == 2 * main["total_steps"]
     assert (ctm["algo"]["anneal_lr"], ctm["algo"]["trunk_lr_scale"]) == (False, 0.5)
-    updates = lambda c: c["total_steps"] // (c["n_mazes"] * c["env"]["n_agents"] * c["algo"]["num_steps"])
-    assert updates(ctm) // ctm["eval"]["every"] == updates(main) // main["eval"]["every"] == 10
+    evaluations = [(c.num_updates // c.eval.every) for c in map(run_config, (["+experiment=compare_ctm"],
+                                                                           ["+experiment=compare"]))]
+    assert evaluations == [10, 10]
     # Everything else (task, memory sweep, seeds, evaluation protocol, threads) is the main job's.
     for c in (ctm, main):
         c["hydra"].pop("runtime", None), c["hydra"]["overrides"].pop("task", None)
