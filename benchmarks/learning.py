@@ -4,12 +4,15 @@
     python benchmarks/learning.py --agents lstm ctm_small --seeds 0 1 2 3 4 --jobs 2
     python benchmarks/learning.py --set "total_steps=409600 algo.update_epochs=2"
     python benchmarks/learning.py --agents lstm --set "++agent.orthogonal_heads=false"   # a knob the YAML omits
+    python benchmarks/learning.py --agents lstm ctm_small --portable   # CPU-independent kernel paths
 
 Each run is the main job's config (`+experiment=compare`, memory `none`) with one agent and
 seed, plus the `--set` overrides. Runs go `--jobs` at a time in separate processes, one torch
 thread each (`--threads`). The random policy is evaluated under the same protocol. Printed per
 run as it ends, then per agent: the interquartile mean over seeds, with the lowest and highest
 run, of held-out success (sampled and greedy actions) and steps / shortest path on successes.
+A run's exact numbers depend on the CPU's kernel paths unless `--portable` pins them
+(experiments/machine.py, docs/learning.md "Which CPU"); the header names the machine.
 This is a script, not a test: it asserts nothing.
 """
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 from experiments.config import TrainConfig
 from experiments.main import main_job_config
 from fileio.atomic import atomic_write_text
-from training_cli import parse, parser_with_run_options, spread
+from training_cli import machine_line, parse, parser_with_run_options, spread
 
 COLUMNS = {"success": "eval/success_rate", "greedy": "eval_greedy/success_rate",
            "steps/bfs": "eval/steps_over_bfs"}
@@ -74,7 +77,7 @@ def main() -> None:
             parser.error(f"agent {agent!r} with overrides {overrides}: {err}")
     out = args.out or tempfile.mkdtemp(prefix="learning_")
     print(f"agents {args.agents}, seeds {args.seeds}, overrides {overrides or 'none'}; "
-          f"{args.jobs} job(s) x {args.threads} thread(s); runs in {out}", flush=True)
+          f"{args.jobs} job(s) x {args.threads} thread(s); runs in {out}\n{machine_line(args)}", flush=True)
     results: dict[str, list[dict[str, float]]] = {a: [] for a in args.agents}
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(train_one, a, s, overrides, args.threads, out): (a, s)
@@ -94,8 +97,9 @@ def main() -> None:
         print(summarise(agent, results[agent]))
     print(f"{'random':<12} {'':>5} {rand['success_rate']:>20.3f} {'':>20} {rand['steps_over_bfs']:>20.3f}")
     if args.json:
-        atomic_write_text(Path(args.json), json.dumps({"overrides": overrides, "runs": results, "random": rand},
-                                                      indent=2))
+        record = {"overrides": overrides, "machine": machine_line(args), "portable": args.portable,
+                  "runs": results, "random": rand}
+        atomic_write_text(Path(args.json), json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from analysis.stats import interval_estimate, probability_of_improvement
 from experiments.evaluate import phase_names, random_baseline
 from fileio.atomic import atomic_write_text
 from memory_ceiling import add_experiment_option, compose, measure
-from training_cli import estimate_text, finite, interval, parse, parser_with_run_options
+from training_cli import estimate_text, finite, interval, machine_line, parse, parser_with_run_options
 
 REFERENCES = [("explorer", "none"), ("trail_follower", "none"), ("trail_follower", "solo"),
               ("trail_follower", "shared")]
@@ -130,7 +130,8 @@ def main() -> None:
     maze = cfg.maze
     print(f"memory task ({experiment}): {maze.rows}x{maze.cols} cells, max_steps {maze.horizon}, "
           f"{cfg.total_steps} agent-steps per run; agents {args.agents}, modes {args.modes}, seeds {args.seeds}; "
-          f"overrides {overrides or 'none'}; {args.jobs} job(s) x {args.threads} thread(s); runs in {out}", flush=True)
+          f"overrides {overrides or 'none'}; {args.jobs} job(s) x {args.threads} thread(s); runs in {out}\n"
+          f"{machine_line(args)}", flush=True)
     results: dict[str, list[dict]] = {}
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(train_one, a, m, s, overrides, args.threads, out, experiment): (a, m, s)

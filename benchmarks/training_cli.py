@@ -3,20 +3,26 @@ and how they summarise runs over seeds."""
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
 from analysis.stats import Estimate, aggregate_iqm, interval_estimate, iqm
+from experiments.machine import PORTABLE, cpu_model, cpu_signature
 
 
 def parser_with_run_options(description: str) -> argparse.ArgumentParser:
-    """A parser with --seeds, --set, --jobs, --threads, --out and --json."""
+    """A parser with --seeds, --set, --jobs, --threads, --portable, --out and --json."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--set", default="", metavar="OVERRIDES",
                         help="space-separated Hydra overrides applied to every run")
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (processes)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--portable", action="store_true",
+                        help="train on the kernel paths every x86-64 CPU runs (" +
+                             " ".join(f"{k}={v}" for k, v in PORTABLE.items()) +
+                             "): meant to give the same numbers on any such machine, somewhat slower")
     parser.add_argument("--out", default=None, help="folder for the run directories (default: a temporary one)")
     parser.add_argument("--json", default=None, help="also write every run's final metrics to this file")
     return parser
@@ -27,7 +33,17 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     if args.jobs < 1 or args.threads < 1:
         parser.error(f"--jobs={args.jobs} and --threads={args.threads} must be >= 1")
     args.overrides = args.set.split()
+    if args.portable:  # read by each run's process when it starts (runs are spawned)
+        os.environ.update(PORTABLE)
     return args
+
+
+def machine_line(args: argparse.Namespace) -> str:
+    """The machine and kernel paths the runs train on: what their exact numbers depend on."""
+    paths = "portable kernel paths" if args.portable else "this CPU's own kernel paths"
+    sig = cpu_signature()
+    return (f"machine: {cpu_model()} ({sig['vendor']} {sig['family_model_stepping']}; "
+            f"{' '.join(sig['vector_sets'])}), {os.cpu_count()} cores; {paths}")
 
 
 def spread(values, centre: str = "iqm", digits: int = 2) -> str:

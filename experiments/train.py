@@ -5,7 +5,8 @@
     python -m experiments.train -m +experiment=compare           # none/solo/shared x 3 seeds
 
 Everything a run writes lands in its run directory: config.yaml (the resolved config
-that ran), TensorBoard event files, checkpoints/, images, results.json (final metrics).
+that ran), machine.json (the machine and kernel paths it ran on, experiments/machine.py),
+TensorBoard event files, checkpoints/, images, results.json (final metrics).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from experiments import checkpoint, resume
+from experiments import checkpoint, machine, resume
 from experiments.build import build_run, set_learning_rate
 from experiments.config import ConfigError, TrainConfig, resolve_torch_threads
 from experiments.evaluate import evaluate
@@ -59,6 +60,7 @@ def train(cfg: TrainConfig) -> dict[str, float]:
     if found is not None:
         start_update, global_step = resume.restore(found, agent, optimizer, sampler, shuffler, scale)
     write_config(run_dir, cfg)
+    machine.record(run_dir, start_update, device)
     logger = RunLogger(run_dir, cfg, purge_step=global_step + 1 if found is not None else None)
     # The env restarts on resume (episodes in flight are not checkpointed), from a seed
     # that depends on where the run stands, so a resumed run is deterministic too.

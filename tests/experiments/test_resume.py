@@ -181,6 +181,11 @@ def test_allowed_changes_resume_to_the_same_run(stopped_run, finished_run, tmp_p
     assert {"eval.every", "log.images_every", "log.checkpoint_every"} <= set(RESUME_MAY_CHANGE)
 
 
+def test_resumed_run_records_the_machine_of_each_start(finished_run):
+    starts = json.loads((finished_run / "machine.json").read_text())
+    assert [s["start_update"] for s in starts] == [0, 1]
+
+
 def test_resumed_run_writes_to_its_restored_bank(stopped_run, finished_run):
     # The collector's content once kept writing to the fresh bank the checkpoint replaced.
     first = MemoryBank.load(stopped_run / "checkpoints" / "update_000001" / "memory.bank")

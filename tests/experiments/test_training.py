@@ -32,6 +32,7 @@ def test_smoke_run_writes_events_with_required_tags(tmp_path):
     assert list((tmp_path / "videos").glob("*.gif"))
     assert json.loads((tmp_path / "results.json").read_text())["global_step"] == final["global_step"]
     assert (tmp_path / "config.yaml").exists()
+    assert [start["start_update"] for start in json.loads((tmp_path / "machine.json").read_text())] == [0]
     assert (tmp_path / "checkpoints" / "latest").exists()
 
 
