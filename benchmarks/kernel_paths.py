@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.machine import PORTABLE
+from experiments.machine import PORTABLE, cpu_model, cpu_signature
 
 SETTINGS = {
     "as found": {},
@@ -80,6 +80,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.updates < 1:
         parser.error(f"--updates must be >= 1, got {args.updates}")
+    sig = cpu_signature()  # fingerprints are this machine's: name it
+    print(f"machine: {cpu_model()} ({sig['vendor']} {sig['family_model_stepping']}; "
+          f"{' '.join(sig['vector_sets'])}); {args.updates} updates per run, seed 0", flush=True)
     for agent in args.agents:
         for name in args.settings:
             print(f"{agent:<10} {name:<16} {fingerprint(agent, args.updates, SETTINGS[name])}", flush=True)
