@@ -3,8 +3,8 @@
     python benchmarks/kernel_paths.py                       # lstm and ctm_small, 6 updates each
     python benchmarks/kernel_paths.py --agents ctm_small --updates 12
 
-Trains each agent for a few updates of the main job (memory `none`, seed 0) in a fresh
-process per setting, and prints a fingerprint of the trained parameters. The settings force
+Trains each agent for a few updates of the main job (memory `none`, seed 0, one torch thread
+unless `--threads`) in a fresh process per setting, and prints a fingerprint of the trained parameters. The settings force
 the library paths a different CPU would take by itself:
 
 - ATEN_CPU_CAPABILITY: torch's own vectorised kernels (elementwise ops, reductions, norms)
@@ -44,8 +44,8 @@ from pathlib import Path
 from learning import compose_config
 from experiments.train import train
 from experiments import checkpoint
-agent, updates, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-cfg = compose_config([f"agent={agent}", "seed=0", "torch_threads=1", f"run_dir={out}",
+agent, updates, threads, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+cfg = compose_config([f"agent={agent}", "seed=0", f"torch_threads={threads}", f"run_dir={out}",
                       f"total_steps={2048 * updates}", "eval.every=0", "eval.episodes=8",
                       "log.images_every=0", "log.checkpoint_every=0"])
 train(cfg)
@@ -57,13 +57,13 @@ print("FINGERPRINT", digest.hexdigest()[:16], torch.backends.cpu.get_cpu_capabil
 """
 
 
-def fingerprint(agent: str, updates: int, extra_env: dict[str, str]) -> str:
+def fingerprint(agent: str, updates: int, threads: int, extra_env: dict[str, str]) -> str:
     env = {**os.environ, **extra_env}
     here = Path(__file__).resolve().parent
     env["PYTHONPATH"] = os.pathsep.join([str(here.parent), str(here), env.get("PYTHONPATH", "")])
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kernel_paths_") as out:
-        done = subprocess.run([sys.executable, "-c", CHILD, agent, str(updates), out], env=env,
+        done = subprocess.run([sys.executable, "-c", CHILD, agent, str(updates), str(threads), out], env=env,
                               capture_output=True, text=True)
     lines = [l for l in done.stdout.splitlines() if l.startswith("FINGERPRINT")]
     if done.returncode or not lines:
@@ -76,16 +76,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", nargs="+", default=["lstm", "ctm_small"])
     parser.add_argument("--updates", type=int, default=6, help="PPO updates per run (>= 1)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (>= 1)")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     args = parser.parse_args()
-    if args.updates < 1:
-        parser.error(f"--updates must be >= 1, got {args.updates}")
+    if args.updates < 1 or args.threads < 1:
+        parser.error(f"--updates={args.updates} and --threads={args.threads} must be >= 1")
     sig = cpu_signature()  # fingerprints are this machine's: name it
     print(f"machine: {cpu_model()} ({sig['vendor']} {sig['family_model_stepping']}; "
-          f"{' '.join(sig['vector_sets'])}); {args.updates} updates per run, seed 0", flush=True)
+          f"{' '.join(sig['vector_sets'])}); {args.updates} updates per run, seed 0, "
+          f"{args.threads} torch thread(s)", flush=True)
     for agent in args.agents:
         for name in args.settings:
-            print(f"{agent:<10} {name:<16} {fingerprint(agent, args.updates, SETTINGS[name])}", flush=True)
+            print(f"{agent:<10} {name:<16} {fingerprint(agent, args.updates, args.threads, SETTINGS[name])}", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@ a CPU those are picked at start-up from the processor: torch's vectorised kernel
 instruction sets (reported as torch's "CPU capability"), the BLAS (Intel MKL in torch's x86
 wheels) by its instruction sets and vendor. Two environment variables pin both (PORTABLE):
 torch's unvectorised kernels, the same compiled code on every x86-64 CPU, and MKL's branch
-that it documents as giving the same results on every x86 processor. With the same packages a
-run should then train the same network on any such machine, somewhat slower; checked so far
-on one CPU model only (docs/learning.md, "Which CPU"). Each run records its machine
-(run_dir/machine.json) so that a number which does not reproduce can be traced.
+that it documents as giving the same results on every x86 processor. With the same packages
+and thread count a run should then train the same network on any such machine, somewhat
+slower; checked so far on one CPU model only (docs/learning.md, "Which CPU"). Each run records
+its machine (run_dir/machine.json) so that a number which does not reproduce can be traced.
 """
 from __future__ import annotations
 
