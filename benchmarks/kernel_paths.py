@@ -4,8 +4,8 @@
     python benchmarks/kernel_paths.py --agents ctm_small --updates 12
 
 Trains each agent for a few updates of the main job (memory `none`, seed 0, one torch thread
-unless `--threads`) in a fresh process per setting, and prints a fingerprint of the trained parameters. The settings force
-the library paths a different CPU would take by itself:
+unless `--threads`) in a fresh process per setting, and prints a fingerprint of the trained
+parameters. The settings force the library paths a different CPU would take by itself:
 
 - ATEN_CPU_CAPABILITY: torch's own vectorised kernels (elementwise ops, reductions, norms)
   are compiled for several instruction sets and picked at start-up from the CPU's flags
@@ -27,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments.machine import PORTABLE, cpu_model, cpu_signature
+from experiments import machine
+from experiments.machine import PORTABLE
 
 SETTINGS = {
     "as found": {},
@@ -63,8 +64,8 @@ def fingerprint(agent: str, updates: int, threads: int, extra_env: dict[str, str
     env["PYTHONPATH"] = os.pathsep.join([str(here.parent), str(here), env.get("PYTHONPATH", "")])
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kernel_paths_") as out:
-        done = subprocess.run([sys.executable, "-c", CHILD, agent, str(updates), str(threads), out], env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-c", CHILD, agent, str(updates), str(threads), out],
+                              env=env, capture_output=True, text=True)
     lines = [l for l in done.stdout.splitlines() if l.startswith("FINGERPRINT")]
     if done.returncode or not lines:
         return f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"
@@ -81,13 +82,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.updates < 1 or args.threads < 1:
         parser.error(f"--updates={args.updates} and --threads={args.threads} must be >= 1")
-    sig = cpu_signature()  # fingerprints are this machine's: name it
-    print(f"machine: {cpu_model()} ({sig['vendor']} {sig['family_model_stepping']}; "
-          f"{' '.join(sig['vector_sets'])}); {args.updates} updates per run, seed 0, "
+    # Fingerprints belong to this machine: name it.
+    print(f"machine: {machine.summary()}; {args.updates} updates per run, seed 0, "
           f"{args.threads} torch thread(s)", flush=True)
     for agent in args.agents:
         for name in args.settings:
-            print(f"{agent:<10} {name:<16} {fingerprint(agent, args.updates, args.threads, SETTINGS[name])}", flush=True)
+            result = fingerprint(agent, args.updates, args.threads, SETTINGS[name])
+            print(f"{agent:<10} {name:<16} {result}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import os
 import numpy as np
 
 from analysis.stats import Estimate, aggregate_iqm, interval_estimate, iqm
-from experiments.machine import PORTABLE, cpu_model, cpu_signature
+from experiments import machine
+from experiments.machine import PORTABLE
 
 
 def parser_with_run_options(description: str) -> argparse.ArgumentParser:
@@ -41,9 +42,7 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
 def machine_line(args: argparse.Namespace) -> str:
     """The machine and kernel paths the runs train on: what their exact numbers depend on."""
     paths = "portable kernel paths" if args.portable else "this CPU's own kernel paths"
-    sig = cpu_signature()
-    return (f"machine: {cpu_model()} ({sig['vendor']} {sig['family_model_stepping']}; "
-            f"{' '.join(sig['vector_sets'])}), {os.cpu_count()} cores; {paths}")
+    return f"machine: {machine.summary()}; {paths}"
 
 
 def spread(values, centre: str = "iqm", digits: int = 2) -> str:

@@ -58,6 +58,13 @@ def cpu_signature() -> dict:
             "vector_sets": [s for s in VECTOR_SETS if s in flags]}
 
 
+def summary() -> str:
+    """One line naming the processor: "AMD EPYC (AuthenticAMD 25/1/1; sse4_2 avx avx2 fma), 2 cores"."""
+    sig = cpu_signature()
+    return (f"{cpu_model()} ({sig['vendor']} {sig['family_model_stepping']}; "
+            f"{' '.join(sig['vector_sets'])}), {os.cpu_count()} cores")
+
+
 def portable_kernels() -> bool:
     """Whether this process was started with the portable kernel paths (PORTABLE)."""
     return all(os.environ.get(k, "").lower() == v.lower() for k, v in PORTABLE.items())
