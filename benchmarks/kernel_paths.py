@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 from experiments import machine
-from experiments.machine import PORTABLE
 
 SETTINGS = {
     "as found": {},
@@ -36,7 +35,7 @@ SETTINGS = {
     "ATEN avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
     "MKL avx2": {"MKL_CBWR": "AVX2"},
     "MKL compatible": {"MKL_CBWR": "COMPATIBLE"},
-    "portable": PORTABLE,
+    "portable": machine.PORTABLE,
 }
 
 CHILD = """

@@ -9,7 +9,6 @@ import numpy as np
 
 from analysis.stats import Estimate, aggregate_iqm, interval_estimate, iqm
 from experiments import machine
-from experiments.machine import PORTABLE
 
 
 def parser_with_run_options(description: str) -> argparse.ArgumentParser:
@@ -22,7 +21,7 @@ def parser_with_run_options(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--portable", action="store_true",
                         help="train on the kernel paths every x86-64 CPU runs (" +
-                             " ".join(f"{k}={v}" for k, v in PORTABLE.items()) +
+                             " ".join(f"{k}={v}" for k, v in machine.PORTABLE.items()) +
                              "): meant to give the same numbers on any such machine, somewhat slower")
     parser.add_argument("--out", default=None, help="folder for the run directories (default: a temporary one)")
     parser.add_argument("--json", default=None, help="also write every run's final metrics to this file")
@@ -35,7 +34,7 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
         parser.error(f"--jobs={args.jobs} and --threads={args.threads} must be >= 1")
     args.overrides = args.set.split()
     if args.portable:  # read by each run's process when it starts (runs are spawned)
-        os.environ.update(PORTABLE)
+        os.environ.update(machine.PORTABLE)
     return args
 
 
