@@ -24,13 +24,17 @@ MAIN_PRESET = "compare"   # configs/experiment/compare.yaml: the main job
 
 
 def main(argv: list[str] | None = None) -> int:
-    preset, overrides = split_preset(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if {"-h", "--help"} & set(argv):
+        print(usage())
+        return 0
+    preset, overrides = split_preset(argv)
+    runs, steps_per_run = checked_sweep(overrides, preset)   # bad input stops here, before any run
     sweep_dir = Path("multirun") / time.strftime(f"{preset}_%Y-%m-%d_%H-%M-%S")
     train = [sys.executable, "-m", "experiments.train", f"+experiment={preset}",
              f"hydra.sweep.dir={sweep_dir}", *overrides]
     print("Running:", " ".join(train[1:]), flush=True)
     started = time.perf_counter()
-    runs, steps_per_run = planned_sweep(overrides, preset)
     with SweepProgress(sweep_dir, runs, steps_per_run):
         code = subprocess.call(train)
     if code != 0:
@@ -62,6 +66,36 @@ def split_preset(overrides: Sequence[str]) -> tuple[str, list[str]]:
     if chosen and chosen[0] not in presets:
         raise SystemExit(f"maze-experiment: experiment={chosen[0]} is not a preset; one of: {', '.join(presets)}")
     return (chosen[0] if chosen else MAIN_PRESET), rest
+
+
+def usage() -> str:
+    presets = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
+    return f"{__doc__.strip()}\n\nPresets: {', '.join(presets)}. Overrides are Hydra's (key=value)."
+
+
+def checked_sweep(overrides: Sequence[str], preset: str) -> tuple[int, int]:
+    """planned_sweep, with a bad override or value turned into a one-line error naming it."""
+    from hydra.errors import HydraException
+
+    from experiments.config import ConfigError
+
+    try:
+        planned = planned_sweep(overrides, preset)
+        for override in swept_values(overrides):   # each swept value composes on its own
+            run_config([f"+experiment={preset}", override])
+        return planned
+    except (ConfigError, HydraException) as err:
+        raise SystemExit(f"maze-experiment: {err}") from None
+
+
+def swept_values(overrides: Sequence[str]) -> list[str]:
+    """`key=value` for each value of each sweep among `overrides` (`seed=0,1` -> seed=0, seed=1)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [f"{o.get_key_element()}={value}" for o in parsed
+            if o.is_sweep_override() and not o.is_hydra_override()
+            for value in o.sweep_string_iterator()]
 
 
 def main_job_config(overrides: Sequence[str] = ()):

@@ -6,7 +6,7 @@ import pytest
 
 from experiments import progress as progress_module
 from experiments.logbook import RunLogger
-from experiments.main import main_job_config, planned_sweep, split_preset
+from experiments.main import main, main_job_config, planned_sweep, split_preset
 from experiments.progress import (FILE_NAME, SweepProgress, format_duration, progress_line,
                                   read_run_progress, sweep_snapshot, write_run_progress)
 from tests.experiments.helpers import tiny_config
@@ -151,3 +151,24 @@ def test_split_preset_picks_the_named_experiment_and_keeps_the_rest(argv, preset
 def test_split_preset_names_a_bad_preset_before_any_work(argv, match):
     with pytest.raises(SystemExit, match=match):
         split_preset(argv)
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["total_steps=-5"], r"^maze-experiment: total_steps=-5 is not allowed: >= 1$"),
+    (["total_steps=4096,-3"], r"^maze-experiment: total_steps=-3 is not allowed"),   # a swept value
+    (["memory=none,bogus"], r"^maze-experiment: .*Could not find 'memory/bogus'"),
+    (["algo.lrate=1"], r"^maze-experiment: Could not override 'algo.lrate'"),
+    (["--foo"], r"^maze-experiment: .*--foo"),
+])
+def test_main_rejects_bad_overrides_in_one_line_before_any_run(tmp_path, monkeypatch, argv, match):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match=match):
+        main(argv)
+    assert list(tmp_path.iterdir()) == []   # no sweep directory: nothing started
+
+
+def test_main_help_names_the_presets_and_starts_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["seed=0", "--help"]) == 0
+    assert "Presets: compare, compare_ctm, gpu," in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
