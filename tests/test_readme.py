@@ -15,4 +15,5 @@ def test_readme_has_examples():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))   # else SB3 leaves a folder in the system's temp
     exec(compile(BLOCKS[index], f"README.md example {index}", "exec"), {})
