@@ -99,7 +99,8 @@ def test_compare_ctm_is_the_main_job_with_the_ctm_at_its_chosen_setting_and_budg
     ctm, main = composed("compare_ctm"), composed("compare")
     assert ctm["agent"]["_target_"] == "agents.CTMAgent" and main["agent"]["_target_"] == "agents.LSTMAgent"
     assert ctm["total_steps"] == 2 * main["total_steps"]
-    assert (ctm["algo"]["anneal_lr"], ctm["algo"]["trunk_lr_scale"]) == (False, 0.5)
+    algo = ctm["algo"]
+    assert (algo["anneal_lr"], algo["trunk_lr_scale"], algo["num_minibatches"]) == (False, 0.5, 4)
     evaluations = [(c.num_updates // c.eval.every) for c in map(run_config, (["+experiment=compare_ctm"],
                                                                            ["+experiment=compare"]))]
     assert evaluations == [10, 10]
@@ -108,8 +109,8 @@ def test_compare_ctm_is_the_main_job_with_the_ctm_at_its_chosen_setting_and_budg
         c["hydra"].pop("runtime", None), c["hydra"]["overrides"].pop("task", None)
         for key in ("agent", "total_steps"):
             c.pop(key)
-        for section, keys in (("algo", ("anneal_lr", "trunk_lr_scale")), ("eval", ("every",)),
-                              ("log", ("images_every", "checkpoint_every"))):
+        for section, keys in (("algo", ("anneal_lr", "trunk_lr_scale", "num_minibatches")),
+                              ("eval", ("every",)), ("log", ("images_every", "checkpoint_every"))):
             for key in keys:
                 c[section].pop(key)
     assert ctm == main
