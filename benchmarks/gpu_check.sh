@@ -8,9 +8,9 @@
 #      STEPS agent-steps a run, then its report.
 # Each step has its own time limit, so one slow step cannot swallow the others; logs and the
 # sweep's report go to OUT_DIR.
-#   benchmarks/gpu_check.sh [OUT_DIR] [STEPS]        # defaults: gpu_check, 102400 (one update)
+#   benchmarks/gpu_check.sh [OUT_DIR] [STEPS]        # defaults: runs/gpu_check, 102400 (one update)
 set -u
-out=${1:-gpu_check}
+out=${1:-runs/gpu_check}
 steps=${2:-102400}
 py=${PYTHON:-python3}
 mkdir -p "$out"
@@ -35,7 +35,7 @@ cat "$out/machine.txt"
 
 check tests 150 "$py" -m pytest -q -p no:cacheprovider tests/test_gpu.py
 # The profile is of the last row, a 10-step rollout: profiling the preset's 100-step update with
-# CUDA events ran past 200 s on an H200 (its many small kernel launches).
+# CUDA events ran past 200 s on an H200.
 check speed 240 "$py" benchmarks/train_speed.py --preset gpu --agents ctm --updates 1 \
     --also "algo.num_steps=10" --profile
 check sweep 270 "$py" -m experiments.main experiment=gpu "total_steps=$steps" eval.every=0 \

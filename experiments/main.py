@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 def split_preset(overrides: Sequence[str]) -> tuple[str, list[str]]:
     """(the experiment preset, the other overrides): `experiment=NAME` (or `+experiment=NAME`)
     among `overrides` names the preset, `compare` when none does."""
-    presets = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
+    presets = preset_names()
     chosen, rest = [], []
     for override in overrides:
         key, _, value = override.partition("=")
@@ -68,9 +68,12 @@ def split_preset(overrides: Sequence[str]) -> tuple[str, list[str]]:
     return (chosen[0] if chosen else MAIN_PRESET), rest
 
 
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
+
+
 def usage() -> str:
-    presets = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
-    return f"{__doc__.strip()}\n\nPresets: {', '.join(presets)}. Overrides are Hydra's (key=value)."
+    return f"{__doc__.strip()}\n\nPresets: {', '.join(preset_names())}. Overrides are Hydra's (key=value)."
 
 
 def checked_sweep(overrides: Sequence[str], preset: str) -> tuple[int, int]:
