@@ -84,20 +84,21 @@ def checked_sweep(overrides: Sequence[str], preset: str) -> tuple[int, int]:
 
     try:
         planned = planned_sweep(overrides, preset)
-        for override in swept_values(overrides):   # each swept value composes on its own
-            run_config([f"+experiment={preset}", override])
+        for run_overrides in one_value_each(overrides):
+            run_config([f"+experiment={preset}", *run_overrides])
         return planned
     except (ConfigError, HydraException) as err:
         raise SystemExit(f"maze-experiment: {err}") from None
 
 
-def swept_values(overrides: Sequence[str]) -> list[str]:
-    """`key=value` for each value of each sweep among `overrides` (`seed=0,1` -> seed=0, seed=1)."""
+def one_value_each(overrides: Sequence[str]) -> list[list[str]]:
+    """For each value of each sweep among `overrides`, the fixed overrides with that value
+    (`n_mazes=1 seed=0,1` -> [n_mazes=1, seed=0], [n_mazes=1, seed=1]); launcher settings left out."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
-    return [f"{o.get_key_element()}={value}" for o in parsed
-            if o.is_sweep_override() and not o.is_hydra_override()
+    parsed = [o for o in OverridesParser.create().parse_overrides(list(overrides)) if not o.is_hydra_override()]
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    return [[*fixed, f"{o.get_key_element()}={value}"] for o in parsed if o.is_sweep_override()
             for value in o.sweep_string_iterator()]
 
 

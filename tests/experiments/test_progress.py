@@ -157,6 +157,8 @@ def test_split_preset_names_a_bad_preset_before_any_work(argv, match):
     (["total_steps=-5"], r"^maze-experiment: total_steps=-5 is not allowed: >= 1$"),
     (["total_steps=4096,-3"], r"^maze-experiment: total_steps=-3 is not allowed"),   # a swept value
     (["memory=none,bogus"], r"^maze-experiment: .*Could not find 'memory/bogus'"),
+    # a swept value checked together with the fixed overrides: 8 minibatches of 1 maze x 4 agents
+    (["n_mazes=1", "algo.num_minibatches=2,8"], r"^maze-experiment: algo.num_minibatches=8 is not allowed"),
     (["algo.lrate=1"], r"^maze-experiment: Could not override 'algo.lrate'"),
     (["--foo"], r"^maze-experiment: .*--foo"),
 ])
