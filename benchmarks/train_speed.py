@@ -3,12 +3,13 @@
     python benchmarks/train_speed.py [--updates 3] [--device cpu] [--threads 1]
     python benchmarks/train_speed.py --also "n_mazes=8 algo.num_steps=100 algo.update_epochs=4"
     python benchmarks/train_speed.py --preset gpu --agents ctm --profile
+    python benchmarks/train_speed.py --memories none --also "compile=true" --also "n_mazes=256"
 
 For the CTM and the LSTM (the main job's configs, or another preset's with `--preset`) with
-memory none / solo / shared, runs a warm-up update and then `--updates` measured PPO updates
-(collect + learn), and prints agent-steps per second with the share of time spent in the env,
+memory none / solo / shared (or the modes `--memories` names), runs a warm-up update and then
+`--updates` measured PPO updates (collect + learn), and prints agent-steps per second with the share of time spent in the env,
 the memory bank, the acting forward pass and the PPO update. Ratios are against the first row
-measured in the same run. Each `--also` adds a row for the first agent (memory none) with
+measured in the same run. Each `--also` adds a row for the first agent and memory mode with
 further Hydra overrides, to compare another setup in one run. `--profile` then profiles one
 more update of the last row with torch.profiler and prints the operations that took the most
 time. Nothing is asserted.
@@ -107,15 +108,17 @@ def main() -> None:
     parser.add_argument("--preset", default=MAIN_PRESET,
                         help="experiment preset (configs/experiment/) whose run config is measured")
     parser.add_argument("--agents", nargs="+", default=["ctm_small", "lstm"], help="agent configs to measure")
+    parser.add_argument("--memories", nargs="+", default=["none", "solo", "shared"], choices=["none", "solo", "shared"],
+                        help="memory modes to measure for each agent")
     parser.add_argument("--also", action="append", default=[], metavar="OVERRIDES",
-                        help="space-separated Hydra overrides for an extra row: first agent, memory none (repeatable)")
+                        help="space-separated Hydra overrides for an extra row: first agent and memory mode (repeatable)")
     parser.add_argument("--profile", action="store_true", help="then profile one update of the last row")
     args = parser.parse_args()
     if args.updates < 1:
         parser.error(f"--updates={args.updates}: measure at least 1 update")
     torch.set_num_threads(args.threads)
-    rows = [(agent, memory, []) for agent in args.agents for memory in ("none", "solo", "shared")]
-    rows += [(args.agents[0], "none", extra.split()) for extra in args.also]
+    rows = [(agent, memory, []) for agent in args.agents for memory in args.memories]
+    rows += [(args.agents[0], args.memories[0], extra.split()) for extra in args.also]
     configs = [preset_config(args.preset, agent, memory, args.device, extra) for agent, memory, extra in rows]
     print(f"device {args.device}, {torch.get_num_threads()} thread(s), preset {args.preset} "
           f"({configs[0].steps_per_update:,} agent-steps an update), {args.updates} updates per row")

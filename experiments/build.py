@@ -61,7 +61,10 @@ def make_agent(cfg: TrainConfig, obs_shape, n_actions: int, device: torch.device
         agent = cls(obs_shape=obs_shape, n_actions=n_actions, **spec)
     except TypeError as err:
         raise ConfigError(f"agent ({target}): {err}") from err
-    return agent.to(device)
+    agent = agent.to(device)
+    if cfg.compile:
+        agent.compile()     # in place: parameter names, and so checkpoints, stay the same
+    return agent
 
 
 def check_knob_types(cls: type, spec: dict) -> None:

@@ -33,6 +33,7 @@ RESUME_MAY_CHANGE = {
     "run_dir": "where the run lives; a run directory may be moved",
     "device": "placement only; its kind (cpu or cuda) must match, the sampler's state is per kind",
     "torch_threads": "speed, and the order of float reductions (bitwise, not the experiment)",
+    "compile": "speed, and the rounding of float operations (as torch_threads)",
     "log.progress": "console output only",
     "log.checkpoint_every": "how often state is saved; saving reads the run and changes nothing",
     "log.images_every": "pictures of maze 0 are drawn from what was logged, with no random draws",

@@ -4,6 +4,7 @@ import torch
 
 from experiments.build import build_run, make_optimizer, set_learning_rate
 from experiments.config import ConfigError
+from experiments.ppo import update
 from tests.experiments.helpers import tiny_config
 
 CPU = torch.device("cpu")
@@ -79,3 +80,21 @@ def test_an_agent_without_memory_loads_no_bank(tmp_path):
 
     run = build_run(tiny_config(tmp_path, agent=dict(key_dim=0, value_dim=0)), CPU, load_bank=load_bank)
     assert run.bank is None and run.content is None and run.make_bank(3) is None
+
+
+def test_a_compiled_agent_acts_and_learns_as_the_eager_one(tmp_path):
+    eager, compiled = (build_run(tiny_config(tmp_path, compile=flag), CPU) for flag in (False, True))
+    assert compiled.agent._compiled_call_impl is not None and eager.agent._compiled_call_impl is None
+    assert list(compiled.agent.state_dict()) == list(eager.agent.state_dict())   # checkpoints load either way
+    for run in (eager, compiled):
+        run.collector.start(0)
+    rollouts = [run.collector.collect(16) for run in (eager, compiled)]
+    # The same weights and draws: the acting pass differs by rounding only.
+    assert torch.allclose(rollouts[0].values, rollouts[1].values, atol=1e-5)
+    assert torch.allclose(rollouts[0].logprobs, rollouts[1].logprobs, atol=1e-5)
+    cfg = tiny_config(tmp_path).algo
+    stats = [update(run.agent, run.optimizer, rollouts[0], cfg, torch.Generator().manual_seed(1))
+             for run in (eager, compiled)]
+    assert stats[0]["policy_loss"] == pytest.approx(stats[1]["policy_loss"], abs=1e-5)
+    after = [dict(run.agent.named_parameters()) for run in (eager, compiled)]
+    assert all(torch.allclose(after[0][name], after[1][name], atol=1e-5) for name in after[0])
