@@ -236,8 +236,8 @@ class TrainConfig:
     n_mazes: mazes stepped in parallel (B).
     torch_threads: CPU threads for torch; 0: automatic, see `resolve_torch_threads` (the
         value a run used is written to its config.yaml).
-    compile: run the agent's steps through torch.compile: fused kernels and far fewer
-        operator calls, for the acting pass and the PPO update alike (measured speed-ups in the
+    compile: run the agent's steps through torch.compile: fused kernels and fewer operator
+        calls, for the acting pass and the PPO update alike (measured speed-ups in the
         README, "Speed"). Each new input shape or grad mode waits for a compilation first, and
         the rounding differs from eager mode, so a compiled run is not bit-equal to the same
         run uncompiled. Off by default: the README's CPU results are eager.
