@@ -36,11 +36,14 @@ def advantages(r: Rollout, gamma: float, lam: float) -> tuple[torch.Tensor, torc
 def replay(agent: nn.Module, r: Rollout, rows: torch.Tensor):
     """Re-run the agent over the rollout for `rows`; returns logits (T, n, A), values (T, n), aux."""
     state = {k: v[rows] for k, v in r.init_state.items()}
+    # The rows are gathered once for all steps: each step then reads a view, not a new copy.
+    obs, starts = r.obs[:, rows], r.starts[:, rows]
+    recalls = r.recall.map(lambda x: x[:, rows]) if r.recall is not None else None
     logits, values, aux = [], [], {}
-    for t in range(r.obs.shape[0]):
-        state = agent.reset_state(state, r.starts[t, rows])
-        recall = r.recall.map(lambda x: x[t, rows]) if r.recall is not None else None
-        out = agent(r.obs[t, rows], state, recall)
+    for t in range(obs.shape[0]):
+        state = agent.reset_state(state, starts[t])
+        recall = recalls.map(lambda x: x[t]) if recalls is not None else None
+        out = agent(obs[t], state, recall)
         logits.append(out.logits)
         values.append(out.value)
         for name, value in out.aux.items():
