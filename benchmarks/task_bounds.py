@@ -20,11 +20,16 @@ import time
 from dataclasses import replace
 
 import torch
+from omegaconf import OmegaConf
 
+from agents.params import load_config
 from experiments.build import bank_factory, make_agent
 from experiments.evaluate import evaluate, random_baseline
-from experiments.main import run_config
+from experiments.main import CONFIGS, run_config
 from training_cli import spread
+
+
+EXPLORER = OmegaConf.to_container(load_config(CONFIGS / "agent" / "explorer.yaml"))
 
 
 def task_config(experiment: str, seed: int, overrides: list[str]):
@@ -32,7 +37,7 @@ def task_config(experiment: str, seed: int, overrides: list[str]):
     agent knobs, meant for a learner, are dropped) and the seed's own held-out layouts."""
     base = [f"+experiment={experiment}", "memory=none", f"seed={seed}", "device=cpu", "compile=false", *overrides]
     cfg = run_config(base)
-    cfg.agent = run_config(["agent=explorer", "memory=none"]).agent
+    cfg.agent = dict(EXPLORER)
     cfg.eval = replace(cfg.eval, layout_seed=cfg.eval.layout_seed + seed)
     return cfg
 

@@ -8,11 +8,11 @@
 For the CTM and the LSTM (the main job's configs, or another preset's with `--preset`) with
 memory none / solo / shared (or the modes `--memories` names), runs a warm-up update and then
 `--updates` measured PPO updates (collect + learn), and prints agent-steps per second with the
-share of time spent in the env, the memory bank, the acting forward pass and the PPO update. Ratios are against the first row
-measured in the same run. Each `--also` adds a row for the first agent and memory mode with
-further Hydra overrides, to compare another setup in one run. `--profile` then profiles one
-more update of the last row with torch.profiler and prints the operations that took the most
-time. Nothing is asserted.
+share of time spent in the env, the memory bank, the acting forward pass and the PPO update.
+Ratios are against the first row measured in the same run. Each `--also` adds a row for the
+first agent and memory mode with further Hydra overrides, to compare another setup in one run.
+`--profile` then profiles one more update of the last row with torch.profiler and prints the
+operations that took the most time. Nothing is asserted.
 """
 from __future__ import annotations
 
