@@ -51,6 +51,15 @@ def at(grid: Array, row: Array, col: Array) -> Array:
     return grid[batch_index(grid), row, col]
 
 
+def put(a: Array, index: Array, value) -> Array:
+    """A copy of 2-D `a` with `out[b, index[b, j]] = value`."""
+    if isinstance(a, torch.Tensor):
+        return a.scatter(1, index, torch.full(index.shape, value, dtype=a.dtype, device=a.device))
+    out = a.copy()
+    out[np.arange(a.shape[0])[:, None], index] = value
+    return out
+
+
 def scatter_add_(a: Array, index: Array, values: Array) -> None:
     """In place: `a[b, index[b, j]] += values[b, j]`, repeated indices accumulating."""
     if isinstance(a, torch.Tensor):

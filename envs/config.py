@@ -46,6 +46,10 @@ class MazeConfig:
     reward_decay: True pays 1 - 0.9 * t / max_steps at the goal (MiniGrid's
         schedule); False pays 1.
     step_penalty: subtracted from every acting agent's reward each step (>= 0).
+    explore_bonus: paid to an agent each time it steps onto a square it has not stood on
+        in this episode (its spawn square counts as stood on; >= 0). An episodic novelty
+        reward: on mazes too big to reach the goal by chance it pays an untrained policy for
+        covering ground. Success and path length are measured without it.
     episodes_per_layout: episodes played on one layout before a new one is drawn
         (the replay that lets memory help); None keeps the first layout forever.
     layout_seed: seed of the layout stream; None derives it from the reset seed.
@@ -68,6 +72,7 @@ class MazeConfig:
     max_steps: int | None = None
     reward_decay: bool = True
     step_penalty: float = 0.0
+    explore_bonus: float = 0.0
     episodes_per_layout: int | None = 1
     layout_seed: int | None = None
 
@@ -96,6 +101,8 @@ class MazeConfig:
             raise ValueError(f"max_steps={self.max_steps} must be >= 1 (or None for the default)")
         if self.step_penalty < 0:
             raise ValueError(f"step_penalty={self.step_penalty} must be >= 0")
+        if self.explore_bonus < 0:
+            raise ValueError(f"explore_bonus={self.explore_bonus} must be >= 0")
         if self.layout_seed is not None and self.layout_seed < 0:
             raise ValueError(f"layout_seed={self.layout_seed} must be >= 0 (or None to follow the reset seed)")
         if self.episodes_per_layout is not None and self.episodes_per_layout < 1:

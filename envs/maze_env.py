@@ -7,7 +7,7 @@
 | Actions | `Discrete(5)`: 0 stay, 1 north, 2 east, 3 south, 4 west |
 | Observation | `Box(0, 255, (C, V, V), uint8)`, channels-first, north-up, centred on the agent (V = `view_size`, default 5) |
 | Channels | wall, goal, agents (other live agents on the square), landmark id, outside (beyond the grid), unseen (hidden by a wall when `see_through_walls=False`); optional row, col (`observe_position`) and last_action (`observe_last_action`) |
-| Reward | at the goal: 1 - 0.9 t / max_steps (`reward_decay=True`) or 1; minus `step_penalty` every step |
+| Reward | at the goal: 1 - 0.9 t / max_steps (`reward_decay=True`) or 1; minus `step_penalty` every step; plus `explore_bonus` on each square new to the agent this episode |
 | Termination | an agent terminates on reaching the goal; all remaining agents truncate at `max_steps` |
 | Info | per agent: position (row, col), distance (BFS steps to the goal), success, episode_index (the current episode's number in this maze, from 0), layout_id; no `episode` key, which Gymnasium and SB3 reserve for episode statistics |
 | Variants | generators dfs, prim, kruskal, wilson, rooms, open; `braid`; `n_landmarks`; `agents_block`; layout replay with `episodes_per_layout` and `layout_seed` |

@@ -64,6 +64,9 @@ class World:
         self.episode_return = self._full((B, N), 0.0, xp.float32)
         self.episode_length = self._full((B, N), 0, xp.int64)
         self.start_distance = self._full((B, N), 0, xp.int64)
+        # Squares each agent has stood on this episode, flat (B * N, H * W); only kept when
+        # the explore bonus pays for new ones.
+        self.visited = self._full((B * N, H * W), False, xp.bool) if config.explore_bonus else None
         # What each square's window shows of the layout (see rules.layout_planes), made once
         # per layout on numpy, where one maze is observed many times; torch batches
         # recompute it every step rather than hold B times this.
@@ -138,7 +141,14 @@ class World:
         self.episode_return = xp.where(m2, 0.0, self.episode_return)
         self.episode_length = xp.where(m2, 0, self.episode_length)
         self.start_distance = xp.where(m2, self.distance_to_goal(), self.start_distance)
+        if self.visited is not None:
+            fresh = xp.repeat(mask, self.N) if xp is np else mask.repeat_interleave(self.N)
+            self.visited = arrays.put(self.visited & ~fresh[:, None], self._square(), True)
         return changed
+
+    def _square(self) -> arrays.Array:
+        """Each agent's flat square index (B * N, 1), the layout of `visited`."""
+        return (self.pos[..., 0] * self.config.grid_shape[1] + self.pos[..., 1]).reshape(-1, 1)
 
     def _load(self, rows: list[int], layouts: list[Layout]) -> None:
         """Install `layouts` in mazes `rows`: stacked on the CPU, one upload per field."""
@@ -174,6 +184,11 @@ class World:
         reward = goal_reward(reached, self.t, cfg.horizon, cfg.reward_decay)
         if cfg.step_penalty:
             reward = reward - cfg.step_penalty * arrays.cast(acting, xp.float32)
+        if self.visited is not None:
+            square = self._square()
+            new = acting & ~arrays.gather(self.visited, square).reshape(self.B, self.N)
+            reward = reward + cfg.explore_bonus * arrays.cast(new, xp.float32)
+            self.visited = arrays.put(self.visited, square, True)
         still = acting & ~reached
         truncated = still & (self.t >= cfg.horizon)[:, None]
         self.alive = still & ~truncated

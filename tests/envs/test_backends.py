@@ -12,7 +12,7 @@ CONFIGS = [
     dict(n_agents=3, agents_block=True, see_through_walls=True, view_size=7, generator="rooms",
          spawn="random", episodes_per_layout=2, max_steps=20),
     dict(n_agents=2, observe_position=True, observe_last_action=True, view_size=3, step_penalty=0.05,
-         reward_decay=False, generator="open", rows=3, cols=5, max_steps=15),
+         explore_bonus=0.1, reward_decay=False, generator="open", rows=3, cols=5, max_steps=15),
 ]
 
 

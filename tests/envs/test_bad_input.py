@@ -19,6 +19,7 @@ from envs import BatchedMazeEnv, MazeConfig, MazeEnv, make
     (dict(n_landmarks=99), "n_landmarks=99"),
     (dict(max_steps=0), "max_steps=0"),
     (dict(step_penalty=-1.0), "step_penalty=-1.0"),
+    (dict(explore_bonus=-0.1), "explore_bonus=-0.1"),
     (dict(episodes_per_layout=0), "episodes_per_layout=0"),
     (dict(spawn="edge"), "unknown spawn 'edge'"),
 ])

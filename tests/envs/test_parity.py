@@ -6,7 +6,7 @@ import torch
 from envs import BatchedMazeEnv, MazeEnv
 
 CONFIGS = [
-    dict(n_agents=4, n_landmarks=4, braid=0.3, max_steps=30),
+    dict(n_agents=4, n_landmarks=4, braid=0.3, max_steps=30, explore_bonus=0.02),
     dict(n_agents=3, see_through_walls=True, view_size=7, agents_block=True, max_steps=25,
          episodes_per_layout=2, generator="rooms"),
     dict(n_agents=2, observe_position=True, observe_last_action=True, step_penalty=0.01,

@@ -132,6 +132,27 @@ def test_reward_schedule():
     assert term["agent_0"] and total == pytest.approx(1 - 0.9 * t / 10 - 0.01)
 
 
+def test_explore_bonus_pays_each_new_square_once_per_episode():
+    # Reference: each agent's visited squares as a Python set, read from info positions.
+    bonus = 0.05
+    env = MazeEnv(n_agents=3, rows=3, cols=3, max_steps=40, reward_decay=False, explore_bonus=bonus,
+                  episodes_per_layout=2, spawn="random")
+    rng = np.random.default_rng(0)
+    paid = 0
+    for episode in range(4):
+        _, infos = env.reset(seed=episode)
+        seen = {a: {tuple(infos[a]["position"])} for a in env.agents}
+        while env.agents:
+            _, rewards, term, _, infos = env.step({a: int(rng.integers(0, 5)) for a in env.agents})
+            for a, r in rewards.items():
+                square = tuple(infos[a]["position"])
+                new = square not in seen[a]
+                seen[a].add(square)
+                paid += new
+                assert r == pytest.approx(float(term[a]) + bonus * new), (episode, a, square)
+    assert paid > 20  # the walks did reach new squares
+
+
 def test_info_distance_matches_independent_solver():
     env = MazeEnv(n_agents=3, rows=5, cols=5, braid=0.5, max_steps=60)
     rng = np.random.default_rng(0)
