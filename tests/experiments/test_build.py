@@ -98,3 +98,22 @@ def test_a_compiled_agent_acts_and_learns_as_the_eager_one(tmp_path):
     assert stats[0]["policy_loss"] == pytest.approx(stats[1]["policy_loss"], abs=1e-5)
     after = [dict(run.agent.named_parameters()) for run in (eager, compiled)]
     assert all(torch.allclose(after[0][name], after[1][name], atol=1e-5) for name in after[0])
+
+
+def test_the_gpu_preset_builds_and_learns_on_the_cpu(tmp_path):
+    """Every GPU path has a CPU path: the GPU preset's own run, one maze, eager. From random spawns
+    on 8x8 cells the goal is rarely within 8 steps, so the rewards of its first rollout are the
+    explore bonus paid for new squares, which the preset turns on."""
+    from experiments.main import run_config
+    overrides = ["+experiment=gpu", "device=cpu", "compile=false", "n_mazes=1", f"run_dir={tmp_path}"]
+    cfg = run_config(overrides)
+    assert (cfg.maze.rows, cfg.maze.explore_bonus, cfg.algo.num_steps) == (8, 0.01, 8)
+    counts = {}
+    for bonus in (0.01, 0.0):
+        run = build_run(run_config(overrides + [f"env.explore_bonus={bonus}"]), CPU)
+        run.collector.start(0)
+        rollout = run.collector.collect(cfg.algo.num_steps)
+        counts[bonus] = int((rollout.rewards > 0).sum())
+        stats = update(run.agent, run.optimizer, rollout, cfg.algo, torch.Generator().manual_seed(0))
+        assert all(torch.isfinite(torch.as_tensor(v)).all() for v in stats.values())
+    assert counts[0.0] <= cfg.maze.n_agents < counts[0.01]   # at most one goal per agent
