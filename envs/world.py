@@ -64,9 +64,9 @@ class World:
         self.episode_return = self._full((B, N), 0.0, xp.float32)
         self.episode_length = self._full((B, N), 0, xp.int64)
         self.start_distance = self._full((B, N), 0, xp.int64)
-        # Squares each agent has stood on this episode, flat (B * N, H * W); only kept when
-        # the explore bonus pays for new ones.
-        self.visited = self._full((B * N, H * W), False, xp.bool) if config.explore_bonus else None
+        # Squares each agent has stood on this episode (B, N, H * W); only kept when the
+        # explore bonus pays for new ones.
+        self.visited = self._full((B, N, H * W), False, xp.bool) if config.explore_bonus else None
         # What each square's window shows of the layout (see rules.layout_planes), made once
         # per layout on numpy, where one maze is observed many times; torch batches
         # recompute it every step rather than hold B times this.
@@ -142,13 +142,15 @@ class World:
         self.episode_length = xp.where(m2, 0, self.episode_length)
         self.start_distance = xp.where(m2, self.distance_to_goal(), self.start_distance)
         if self.visited is not None:
-            fresh = xp.repeat(mask, self.N) if xp is np else mask.repeat_interleave(self.N)
-            self.visited = arrays.put(self.visited & ~fresh[:, None], self._square(), True)
+            self.visited, _ = self._visit(self.visited & ~mask[:, None, None])
         return changed
 
-    def _square(self) -> arrays.Array:
-        """Each agent's flat square index (B * N, 1), the layout of `visited`."""
-        return (self.pos[..., 0] * self.config.grid_shape[1] + self.pos[..., 1]).reshape(-1, 1)
+    def _visit(self, visited: arrays.Array) -> tuple[arrays.Array, arrays.Array]:
+        """`visited` with every agent's square marked, and whether that square was new (B, N)."""
+        flat = visited.reshape(self.B * self.N, -1)
+        square = (self.pos[..., 0] * self.config.grid_shape[1] + self.pos[..., 1]).reshape(-1, 1)
+        new = ~arrays.gather(flat, square).reshape(self.B, self.N)
+        return arrays.put(flat, square, True).reshape(visited.shape), new
 
     def _load(self, rows: list[int], layouts: list[Layout]) -> None:
         """Install `layouts` in mazes `rows`: stacked on the CPU, one upload per field."""
@@ -185,10 +187,8 @@ class World:
         if cfg.step_penalty:
             reward = reward - cfg.step_penalty * arrays.cast(acting, xp.float32)
         if self.visited is not None:
-            square = self._square()
-            new = acting & ~arrays.gather(self.visited, square).reshape(self.B, self.N)
-            reward = reward + cfg.explore_bonus * arrays.cast(new, xp.float32)
-            self.visited = arrays.put(self.visited, square, True)
+            self.visited, new = self._visit(self.visited)
+            reward = reward + cfg.explore_bonus * arrays.cast(acting & new, xp.float32)
         still = acting & ~reached
         truncated = still & (self.t >= cfg.horizon)[:, None]
         self.alive = still & ~truncated
