@@ -54,9 +54,9 @@ def at(grid: Array, row: Array, col: Array) -> Array:
 def put(a: Array, index: Array, value) -> Array:
     """A copy of 2-D `a` with `out[b, index[b, j]] = value`."""
     if isinstance(a, torch.Tensor):
-        return a.scatter(1, index, torch.full(index.shape, value, dtype=a.dtype, device=a.device))
+        return a.scatter(1, index, value)
     out = a.copy()
-    out[np.arange(a.shape[0])[:, None], index] = value
+    out[batch_index(out), index] = value
     return out
 
 

@@ -4,6 +4,7 @@ import torch
 
 from experiments.build import build_run, make_optimizer, set_learning_rate
 from experiments.config import ConfigError
+from experiments.main import run_config
 from experiments.ppo import update
 from tests.experiments.helpers import tiny_config
 
@@ -104,7 +105,6 @@ def test_the_gpu_preset_builds_and_learns_on_the_cpu(tmp_path):
     """Every GPU path has a CPU path: the GPU preset's own run, one maze, eager. From random spawns
     on 8x8 cells the goal is rarely within 8 steps, so the rewards of its first rollout are the
     explore bonus paid for new squares, which the preset turns on."""
-    from experiments.main import run_config
     overrides = ["+experiment=gpu", "device=cpu", "compile=false", "n_mazes=1", f"run_dir={tmp_path}"]
     cfg = run_config(overrides)
     assert (cfg.maze.rows, cfg.maze.explore_bonus, cfg.algo.num_steps) == (8, 0.01, 8)
