@@ -29,7 +29,7 @@ import numpy as np
 from experiments.config import TrainConfig
 from experiments.main import main_job_config
 from fileio.atomic import atomic_write_text
-from training_cli import machine_line, parse, parser_with_run_options, spread
+from training_cli import machine_line, parse, parser_with_run_options, spread, without_agent_knobs
 
 COLUMNS = {"success": "eval/success_rate", "greedy": "eval_greedy/success_rate",
            "steps/bfs": "eval/steps_over_bfs"}
@@ -55,7 +55,11 @@ def train_one(agent: str, seed: int, overrides: list[str], threads: int, out: st
 def random_policy(overrides: list[str]) -> dict[str, float]:
     from experiments.evaluate import random_baseline
 
-    return random_baseline(compose_config(["agent=random", *overrides]))
+    return random_baseline(random_config(overrides))
+
+
+def random_config(overrides: list[str]) -> TrainConfig:
+    return compose_config(["agent=random", *without_agent_knobs(overrides)])
 
 
 def summarise(name: str, runs: list[dict[str, float]]) -> str:
@@ -75,6 +79,10 @@ def main() -> None:
             compose_config([f"agent={agent}", *overrides])
         except Exception as err:  # Hydra and our config checks raise several types
             parser.error(f"agent {agent!r} with overrides {overrides}: {err}")
+    try:
+        random_config(overrides)
+    except Exception as err:
+        parser.error(f"the random policy with overrides {overrides}: {err}")
     out = args.out or tempfile.mkdtemp(prefix="learning_")
     print(f"agents {args.agents}, seeds {args.seeds}, overrides {overrides or 'none'}; "
           f"{args.jobs} job(s) x {args.threads} thread(s); runs in {out}\n{machine_line(args)}", flush=True)

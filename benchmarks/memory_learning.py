@@ -33,7 +33,8 @@ from analysis.stats import interval_estimate, probability_of_improvement
 from experiments.evaluate import phase_names, random_baseline
 from fileio.atomic import atomic_write_text
 from memory_ceiling import add_experiment_option, compose, measure
-from training_cli import estimate_text, finite, interval, machine_line, parse, parser_with_run_options
+from training_cli import (estimate_text, finite, interval, machine_line, parse, parser_with_run_options,
+                          without_agent_knobs)
 
 REFERENCES = [("explorer", "none"), ("trail_follower", "none"), ("trail_follower", "solo"),
               ("trail_follower", "shared")]
@@ -112,18 +113,22 @@ def main() -> None:
     if args.report:
         try:
             saved = json.loads(Path(args.report).read_text())
-            cfg = compose("random", "none", 0, saved["overrides"], saved.get("experiment", "memory"))
+            cfg = compose("random", "none", 0, without_agent_knobs(saved["overrides"]),
+                          saved.get("experiment", "memory"))
             results = saved["results"]
         except (OSError, ValueError, KeyError, TypeError) as err:
             parser.error(f"--report {args.report}: not a file this script wrote with --json ({err!r})")
         report(results, phase_names(cfg.eval))
         return
     overrides, experiment = args.overrides, args.experiment
+    scripted = without_agent_knobs(overrides)  # the references' and random policy's overrides
     try:  # a bad name or override fails here, before any run starts
         cfg = compose(args.agents[0], args.modes[0], 0, overrides, experiment)
         for agent in args.agents:
             for mode in args.modes:
                 compose(agent, mode, 0, overrides, experiment)
+        for agent, mode in [*REFERENCES, ("random", "none")]:
+            compose(agent, mode, 0, scripted, experiment)
     except Exception as err:  # Hydra and our config checks raise several types
         parser.error(str(err))
     out = args.out or tempfile.mkdtemp(prefix="memory_learning_")
@@ -145,9 +150,9 @@ def main() -> None:
     for runs in results.values():
         runs.sort(key=lambda r: r["seed"])
     for agent, mode in REFERENCES:
-        results[f"{agent}/{mode} (ref)"] = [measure(agent, mode, s, overrides, own_layouts=False, experiment=experiment)
+        results[f"{agent}/{mode} (ref)"] = [measure(agent, mode, s, scripted, own_layouts=False, experiment=experiment)
                                             for s in args.seeds]
-    results["random (ref)"] = [random_baseline(compose("random", "none", 0, overrides, experiment), seed=s)
+    results["random (ref)"] = [random_baseline(compose("random", "none", 0, scripted, experiment), seed=s)
                                for s in args.seeds]
     report(results, phase_names(cfg.eval))
     if args.json:

@@ -38,6 +38,14 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
+def without_agent_knobs(overrides: list[str]) -> list[str]:
+    """The overrides that also apply to the random policy: all but the trained agent's own
+    knobs (`agent.decay_init=1.0`, `++agent.dropout=0.1`), which the random agent does not have."""
+    def key(override: str) -> str:
+        return override.lstrip("+~").split("=", 1)[0]
+    return [o for o in overrides if not (key(o) == "agent" or key(o).startswith("agent."))]
+
+
 def machine_line(args: argparse.Namespace) -> str:
     """The machine and kernel paths the runs train on: what their exact numbers depend on."""
     paths = "portable kernel paths" if args.portable else "this CPU's own kernel paths"

@@ -1,0 +1,29 @@
+"""The training benchmarks' command-line helpers (benchmarks/training_cli.py, learning.py)."""
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def benchmarks_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+
+def test_the_random_policy_takes_every_override_but_the_agents_knobs(benchmarks_on_path):
+    from training_cli import without_agent_knobs
+
+    overrides = ["env.rows=8", "agent.decay_init=1.0", "++agent.dropout=0.1", "+agent.extra=1",
+                 "~agent.key_dim", "agent=lstm", "agents_note=1", "algo.gamma=0.99", "memory.k=4"]
+    assert without_agent_knobs(overrides) == ["env.rows=8", "agents_note=1", "algo.gamma=0.99", "memory.k=4"]
+
+
+def test_learning_composes_the_random_policy_when_the_agent_has_knobs_it_lacks(benchmarks_on_path):
+    from learning import compose_config, random_config
+
+    overrides = ["env.rows=5", "agent.decay_init=1.0", "agent.obs_to_synapses=true"]
+    with pytest.raises(Exception, match="decay_init"):  # what the script did before
+        compose_config(["agent=random", *overrides])
+    cfg = random_config(overrides)
+    assert cfg.maze.rows == 5
