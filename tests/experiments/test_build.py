@@ -108,6 +108,7 @@ def test_the_gpu_preset_builds_and_learns_on_the_cpu(tmp_path):
     overrides = ["+experiment=gpu", "device=cpu", "compile=false", "n_mazes=1", f"run_dir={tmp_path}"]
     cfg = run_config(overrides)
     assert (cfg.maze.rows, cfg.maze.explore_bonus, cfg.algo.num_steps) == (8, 0.01, 8)
+    assert [g["lr"] for g in build_run(cfg, CPU).optimizer.param_groups] == [2e-3, pytest.approx(5e-4)]
     counts = {}
     for bonus in (0.01, 0.0):
         run = build_run(run_config(overrides + [f"env.explore_bonus={bonus}"]), CPU)
