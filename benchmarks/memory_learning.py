@@ -121,13 +121,13 @@ def main() -> None:
         report(results, phase_names(cfg.eval))
         return
     overrides, experiment = args.overrides, args.experiment
-    scripted = without_agent_knobs(overrides)  # the references' and random policy's overrides
+    scripted = without_agent_knobs(overrides)  # the scripted references' overrides
     try:  # a bad name or override fails here, before any run starts
         cfg = compose(args.agents[0], args.modes[0], 0, overrides, experiment)
         for agent in args.agents:
             for mode in args.modes:
                 compose(agent, mode, 0, overrides, experiment)
-        for agent, mode in [*REFERENCES, ("random", "none")]:
+        for agent, mode in REFERENCES:
             compose(agent, mode, 0, scripted, experiment)
     except Exception as err:  # Hydra and our config checks raise several types
         parser.error(str(err))
@@ -152,8 +152,7 @@ def main() -> None:
     for agent, mode in REFERENCES:
         results[f"{agent}/{mode} (ref)"] = [measure(agent, mode, s, scripted, own_layouts=False, experiment=experiment)
                                             for s in args.seeds]
-    results["random (ref)"] = [random_baseline(compose("random", "none", 0, scripted, experiment), seed=s)
-                               for s in args.seeds]
+    results["random (ref)"] = [random_baseline(cfg, seed=s) for s in args.seeds]   # reads cfg's env and eval only
     report(results, phase_names(cfg.eval))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"experiment": experiment, "overrides": overrides,

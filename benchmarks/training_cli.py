@@ -39,8 +39,8 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
 
 
 def without_agent_knobs(overrides: list[str]) -> list[str]:
-    """The overrides that also apply to the random policy: all but the trained agent's own
-    knobs (`agent.decay_init=1.0`, `++agent.dropout=0.1`), which the random agent does not have."""
+    """The overrides that also apply to a scripted agent: all but the trained agent's own knobs
+    (`agent.decay_init=1.0`, `++agent.dropout=0.1`), which the scripted one does not have."""
     def key(override: str) -> str:
         return override.lstrip("+~").split("=", 1)[0]
     return [o for o in overrides if not (key(o) == "agent" or key(o).startswith("agent."))]

@@ -11,7 +11,7 @@ def benchmarks_on_path(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
 
 
-def test_the_random_policy_takes_every_override_but_the_agents_knobs(benchmarks_on_path):
+def test_scripted_references_take_every_override_but_the_agents_knobs(benchmarks_on_path):
     from training_cli import without_agent_knobs
 
     overrides = ["env.rows=8", "agent.decay_init=1.0", "++agent.dropout=0.1", "+agent.extra=1",
@@ -19,11 +19,11 @@ def test_the_random_policy_takes_every_override_but_the_agents_knobs(benchmarks_
     assert without_agent_knobs(overrides) == ["env.rows=8", "agents_note=1", "algo.gamma=0.99", "memory.k=4"]
 
 
-def test_learning_composes_the_random_policy_when_the_agent_has_knobs_it_lacks(benchmarks_on_path):
-    from learning import compose_config, random_config
+def test_learning_evaluates_the_random_policy_when_the_agent_has_knobs_it_lacks(benchmarks_on_path):
+    from experiments.evaluate import random_baseline
+    from learning import compose_config, random_policy
 
-    overrides = ["env.rows=5", "agent.decay_init=1.0", "agent.obs_to_synapses=true"]
+    overrides = ["eval.episodes=4", "agent.decay_init=1.0", "agent.obs_to_synapses=true"]
     with pytest.raises(Exception, match="decay_init"):  # what the script did before
         compose_config(["agent=random", *overrides])
-    cfg = random_config(overrides)
-    assert cfg.maze.rows == 5
+    assert random_policy("ctm_small", overrides) == random_baseline(compose_config(["agent=random", "eval.episodes=4"]))
