@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import torch
 
+from envs.checks import check_device, check_seed
 from envs.config import MazeConfig
 from envs.rules import N_ACTIONS
 from envs.world import World
@@ -43,7 +44,7 @@ class BatchedMazeEnv:
         its entry point with `if __name__ == "__main__":`."""
         self.config = MazeConfig.from_kwargs(config, **options)
         self.n_mazes, self.n_agents = n_mazes, self.config.n_agents
-        self.device = torch.device(device)
+        self.device = check_device(device)
         self.validate_actions = validate_actions
         self._world = World(self.config, n_mazes, self.device, layout_workers=layout_workers)
 
@@ -66,7 +67,7 @@ class BatchedMazeEnv:
 
     def reset(self, seed: int | None = None):
         """Restart every maze from layout 0 of its stream. Returns obs, info."""
-        self._world.seed_streams(seed)
+        self._world.seed_streams(check_seed("seed", seed))
         changed = self._world.reset()
         return self._world.observe(), self._info(changed, changed)
 

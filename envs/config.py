@@ -14,6 +14,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
+from envs.checks import check_seed
 from envs.layouts import GENERATORS, MAX_LANDMARKS, check_layout_options
 
 MAX_AGENTS = 255  # agent counts are observed as uint8
@@ -103,8 +104,7 @@ class MazeConfig:
             raise ValueError(f"step_penalty={self.step_penalty} must be >= 0")
         if self.explore_bonus < 0:
             raise ValueError(f"explore_bonus={self.explore_bonus} must be >= 0")
-        if self.layout_seed is not None and self.layout_seed < 0:
-            raise ValueError(f"layout_seed={self.layout_seed} must be >= 0 (or None to follow the reset seed)")
+        check_seed("layout_seed", self.layout_seed, none_means="following the reset seed")
         if self.episodes_per_layout is not None and self.episodes_per_layout < 1:
             raise ValueError(f"episodes_per_layout={self.episodes_per_layout} must be >= 1 "
                              "(or None to keep one layout forever)")

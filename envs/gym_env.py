@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from envs.checks import check_seed
 from envs.config import MazeConfig
 from envs.maze_env import MazeEnv
 
@@ -39,6 +40,8 @@ class MazeGymEnv(gym.Env):
         return self._env.config
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        # A Python int: gymnasium's seeding refuses numpy integers, which MazeEnv takes.
+        seed = check_seed("seed", seed)
         super().reset(seed=seed)
         obs, infos = self._env.reset(seed=seed, options=options)
         return obs[self._agent], infos[self._agent]

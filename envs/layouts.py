@@ -30,6 +30,8 @@ from typing import Callable
 
 import numpy as np
 
+from envs.checks import check_seed
+
 MAX_LANDMARKS = 31  # landmark ids are packed in 5 bits of a cell code (see rules.py)
 
 
@@ -326,6 +328,8 @@ def make_layout(generator: str, rows: int, cols: int, n_agents: int, seed,
     check_layout_options(generator, rows, cols, braid_fraction, n_landmarks, room_size)
     if spawn not in ("near_start", "random"):
         raise ValueError(f"unknown spawn {spawn!r}; allowed: ['near_start', 'random']")
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = check_seed("seed", seed)
     rng = np.random.default_rng(seed)
     walls = GENERATORS[generator](rows, cols, rng, room_size=room_size)
     if braid_fraction > 0:

@@ -27,6 +27,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
+from envs.checks import check_seed
 from envs.config import MazeConfig
 from envs.render import render_ansi, render_rgb
 from envs.rules import N_ACTIONS
@@ -73,6 +74,7 @@ class MazeEnv(ParallelEnv):
     # ------------------------------------------------------------------ API
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        seed = check_seed("seed", seed)
         world = self._world
         if seed is not None or world.seed is None:
             world.seed_streams(seed)

@@ -4,8 +4,9 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
-from envs import BatchedMazeEnv, MazeConfig, MazeEnv, make
+from envs import BatchedMazeEnv, MazeConfig, MazeEnv, MazeGymEnv, make, make_layout
 
 
 @pytest.mark.parametrize("options,match", [
@@ -72,6 +73,71 @@ def test_numpy_actions_act_as_the_same_python_ints():
         assert rewards_np == rewards
         assert all(np.array_equal(obs_np[agent], obs[agent]) for agent in obs)
     assert (plain._world.pos != start).any(), "the actions should have moved an agent"
+
+
+# Every entry point a user hands a seed to; each resets (or builds) with that seed.
+SEEDED = {
+    "MazeEnv.reset": lambda seed: MazeEnv(n_agents=2).reset(seed=seed),
+    "MazeGymEnv.reset": lambda seed: MazeGymEnv().reset(seed=seed),
+    "BatchedMazeEnv.reset": lambda seed: BatchedMazeEnv(2, n_agents=2).reset(seed=seed),
+    "make_layout": lambda seed: make_layout("dfs", 3, 3, 1, seed),
+}
+
+
+@pytest.mark.parametrize("entry", SEEDED)
+@pytest.mark.parametrize("seed,error,match", [
+    (1.5, TypeError, r"seed=1\.5 \(float\) is not a seed; allowed: a non-negative int"),
+    ("abc", TypeError, r"seed='abc' \(str\) is not a seed; allowed: a non-negative int"),
+    (True, TypeError, r"seed=True \(bool\) is not a seed; allowed: a non-negative int"),
+    (-1, ValueError, r"seed=-1 is negative; allowed: a non-negative int, or None"),
+])
+def test_bad_seed_is_named(entry, seed, error, match):
+    with pytest.raises(error, match=match):
+        SEEDED[entry](seed)
+
+
+@pytest.mark.parametrize("entry", SEEDED)
+@pytest.mark.parametrize("seed", [0, np.int64(3), None])
+def test_good_seeds_still_work(entry, seed):
+    SEEDED[entry](seed)
+
+
+def test_numpy_seed_plays_the_same_maze_as_the_int():
+    a, b = MazeGymEnv(), MazeGymEnv()
+    assert a.reset(seed=3)[1]["position"] == b.reset(seed=np.int64(3))[1]["position"]
+    assert (a._env.layout.walls == b._env.layout.walls).all()
+
+
+@pytest.mark.parametrize("layout_seed,error,match", [
+    (-1, ValueError, r"layout_seed=-1 is negative; allowed: .* or None for following the reset seed"),
+    (1.5, TypeError, r"layout_seed=1\.5 must be an int"),
+])
+def test_bad_layout_seed(layout_seed, error, match):
+    with pytest.raises(error, match=match):
+        MazeConfig(layout_seed=layout_seed)
+
+
+def test_cuda_device_without_cuda_names_the_device(monkeypatch):
+    """Checked in the constructor, before torch's own assertion ('Torch not compiled with CUDA
+    enabled'); CUDA is hidden so the check runs on GPU machines too."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cuda", "cuda:0", torch.device("cuda")):
+        with pytest.raises(ValueError, match=r"device=.*cuda.* needs CUDA, but CUDA is not available "
+                                             r"on this machine; allowed here: device='cpu'"):
+            BatchedMazeEnv(2, device=device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_device_on_a_machine_without_cuda():
+    with pytest.raises(ValueError, match="device='cuda' needs CUDA, but CUDA is not available"):
+        BatchedMazeEnv(2, device="cuda")
+
+
+def test_unparseable_device_is_named():
+    with pytest.raises(ValueError, match=r"device='gpu' is not a torch device; allowed: 'cpu', "
+                                         r"or 'cuda' / 'cuda:N' where CUDA is available"):
+        BatchedMazeEnv(2, device="gpu")
+    assert BatchedMazeEnv(2, device="cpu").device == torch.device("cpu")
 
 
 def test_registry():
