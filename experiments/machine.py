@@ -8,13 +8,16 @@ torch's unvectorised kernels, the same compiled code on every x86-64 CPU, and MK
 that it documents as giving the same results on every x86 processor. With the same packages
 and thread count a run should then train the same network on any such machine, somewhat
 slower; checked so far on one CPU model only (docs/learning.md, "Which CPU"). Each run records
-its machine (run_dir/machine.json) so that a number which does not reproduce can be traced.
+its machine (run_dir/machine.json), with every installed package's version, so that a number
+which does not reproduce can be traced; constraints.txt pins the versions setup installs.
 """
 from __future__ import annotations
 
 import json
 import os
 import platform
+import re
+from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -78,13 +81,24 @@ def blas() -> str:
     return "unknown"
 
 
+def packages() -> dict[str, str]:
+    """Every installed distribution's version, this project included, by name as pip normalises
+    it ("pyyaml", "stable-baselines3"), sorted. Where a name is installed twice (the source
+    tree's egg-info beside the editable install) the first on sys.path wins, as for import."""
+    versions: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        versions.setdefault(name, dist.version)
+    return dict(sorted(versions.items()))
+
+
 def describe(device: torch.device) -> dict:
     """What decides this process's rounding: processor, kernel paths, library versions."""
     info = {"cpu": cpu_model(), **cpu_signature(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "blas": blas(),
             "torch_threads": torch.get_num_threads(),
             "kernel_env": {k: os.environ.get(k) for k in PORTABLE},
-            "portable_kernels": portable_kernels(), "device": str(device)}
+            "portable_kernels": portable_kernels(), "device": str(device), "packages": packages()}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
         info["cuda"] = torch.version.cuda
