@@ -18,6 +18,8 @@ from typing import Iterator, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from agents.memory_prior import MemoryPrior
+
 State = dict[str, torch.Tensor]
 
 
@@ -57,7 +59,7 @@ class AgentOutput:
 @runtime_checkable
 class Agent(Protocol):
     """What the runner relies on; `AgentBase` is one way to satisfy it. Optional: a float
-    `trunk_lr_scale`, the rate its parameters outside `actor.*` / `critic.*` learn at as a
+    `trunk_lr_scale`, the rate its parameters outside `actor.*` / `critic.*` / `prior.*` learn at as a
     multiple of the heads' (1 where absent; experiments.build.make_optimizer reads it)."""
 
     key_dim: int
@@ -112,6 +114,7 @@ class AgentBase(nn.Module):
         # An agent that reads nothing must not advertise a half-used memory interface.
         self.key_dim = int(key_dim) if self.uses_memory else 0
         self.value_dim = int(value_dim) if self.uses_memory else 0
+        self.prior = None   # a MemoryPrior where the agent's `memory_prior` knob is on (_make_prior)
 
     # -- the protocol -------------------------------------------------------------------------
 
@@ -143,6 +146,17 @@ class AgentBase(nn.Module):
         return out
 
     # -- for subclasses -----------------------------------------------------------------------
+
+    def _make_prior(self, on: bool, hidden: int):
+        """The memory prior of agents/memory_prior.py, or None when off or without memory."""
+        return MemoryPrior(self.value_dim, self.n_actions, hidden) if on and self.uses_memory else None
+
+    def _with_prior(self, logits: torch.Tensor, value: torch.Tensor, recall) -> tuple[torch.Tensor, torch.Tensor]:
+        """logits (B, A) and value (B,) plus the memory prior's, where the agent has one."""
+        if self.prior is None:
+            return logits, value
+        prior_logits, prior_value = self.prior(recall, logits.shape[0], logits)
+        return logits + prior_logits, value + prior_value
 
     def _forward(self, obs: torch.Tensor, state: State, recall) -> AgentOutput:
         raise NotImplementedError

@@ -50,6 +50,8 @@ class _CellAgent(AgentBase):
     head_hidden: hidden width of the actor and critic heads.
     orthogonal_heads: the reference RL initialisation of actor and critic (agents.base.mlp).
     key_source: what memory keys are made from, "obs" (the view) or "sync" (the representation).
+    memory_prior, prior_hidden: add action logits and a value read straight from the retrieved
+        entries (agents/memory_prior.py), with MLPs of this hidden width; off by default.
     seed: weight initialisation (the runner passes the run's seed).
     """
 
@@ -60,7 +62,8 @@ class _CellAgent(AgentBase):
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
                  d_model: int = 128, d_input: int = 64, token_mlp: int = 0, ticks: int = 1, read_dim: int = 64,
                  read_heads: int = 1,
-                 head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs", seed: int = 0):
+                 head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs",
+                 memory_prior: bool = False, prior_hidden: int = 32, seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         if ticks < 1 or d_model < 1:
             raise ValueError(f"ticks={ticks} and d_model={d_model} must be >= 1")
@@ -76,6 +79,7 @@ class _CellAgent(AgentBase):
             self.start = nn.ParameterDict({n: nn.Parameter(torch.empty(d_model).uniform_(-bound, bound))
                                            for n in self.state_names})
             self.actor, self.critic = actor_critic(d_model, head_hidden, n_actions, orthogonal_heads)
+            self.prior = self._make_prior(memory_prior, prior_hidden)
         self.memory_io = (MemoryIO(obs_shape, d_model, self.key_dim, self.value_dim, key_source, seed + 1000)
                           if self.uses_memory else None)
 
@@ -98,8 +102,8 @@ class _CellAgent(AgentBase):
         if self.memory_io is not None:
             query = self.memory_io.key(obs, h)
             write = WriteRequest(keys=query, values=self.memory_io.value(h))
-        return AgentOutput(logits=self.actor(h), value=self.critic(h).squeeze(-1), state=state,
-                           query=query, write=write)
+        logits, value = self._with_prior(self.actor(h), self.critic(h).squeeze(-1), recall)
+        return AgentOutput(logits=logits, value=value, state=state, query=query, write=write)
 
 
 class LSTMAgent(_CellAgent):
@@ -134,7 +138,8 @@ class FeedForwardAgent(AgentBase):
 
     def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, key_dim: int = 0, value_dim: int = 0,
                  d_model: int = 128, d_input: int = 64, token_mlp: int = 0, read_dim: int = 64, read_heads: int = 1,
-                 head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs", seed: int = 0):
+                 head_hidden: int = 64, orthogonal_heads: bool = True, key_source: str = "obs",
+                 memory_prior: bool = False, prior_hidden: int = 32, seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         read_dim = read_dim if self.uses_memory else 0
         with seeded_init(seed):
@@ -142,6 +147,7 @@ class FeedForwardAgent(AgentBase):
             self.reader = _MemoryReader(d_input, self.key_dim, self.value_dim, read_dim, read_heads)
             self.torso = nn.Sequential(nn.Linear(d_input + read_dim, d_model), nn.ReLU())
             self.actor, self.critic = actor_critic(d_model, head_hidden, n_actions, orthogonal_heads)
+            self.prior = self._make_prior(memory_prior, prior_hidden)
         self.memory_io = (MemoryIO(obs_shape, d_model, self.key_dim, self.value_dim, key_source, seed + 1000)
                           if self.uses_memory else None)
 
@@ -152,8 +158,8 @@ class FeedForwardAgent(AgentBase):
         if self.memory_io is not None:
             query = self.memory_io.key(obs, h)
             write = WriteRequest(keys=query, values=self.memory_io.value(h))
-        return AgentOutput(logits=self.actor(h), value=self.critic(h).squeeze(-1), state={},
-                           query=query, write=write)
+        logits, value = self._with_prior(self.actor(h), self.critic(h).squeeze(-1), recall)
+        return AgentOutput(logits=logits, value=value, state={}, query=query, write=write)
 
 
 class RandomAgent(AgentBase):

@@ -99,6 +99,9 @@ class CTMAgent(AgentBase):
                          observation reaches the policy only through the query-side
                          synchronisation, which PPO is slow to shape; the direct path restores
                          the reference's route while keeping attention for memory entries.
+    memory_prior         add action logits and a value read straight from the retrieved entries
+                         (agents/memory_prior.py) to every tick's outputs; `prior_hidden` is
+                         its MLPs' hidden width. Off by default
     trunk_lr_scale       the learning rate of every parameter outside the actor and critic heads,
                          as a multiple of the heads' (PPO's optimizer reads it; `algo.trunk_lr_scale`
                          overrides it). ctm_small uses 0.25: its runs then recover from the
@@ -118,7 +121,7 @@ class CTMAgent(AgentBase):
                  decay_init: float = 0.01, adaptive_ticks: bool = False, certainty_threshold: float = 0.8,
                  head_hidden: int = 64, orthogonal_heads: bool = True, dropout: float = 0.0,
                  key_source: str = "obs", sync_norm: bool = False, obs_to_synapses: bool = False,
-                 trunk_lr_scale: float = 1.0, seed: int = 0):
+                 memory_prior: bool = False, prior_hidden: int = 32, trunk_lr_scale: float = 1.0, seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         if not 1 <= ticks <= 64:
             raise ValueError(f"ticks={ticks} must be in [1, 64] (1-8 is the useful range)")
@@ -161,6 +164,7 @@ class CTMAgent(AgentBase):
             self.start_pre_trace = nn.Parameter(self._uniform(d_model, memory_length))
             self.start_post_trace = nn.Parameter(self._uniform(d_model, self.trace_window))
             self.actor, self.critic = actor_critic(self.sync_out.n_pairs, head_hidden, n_actions, orthogonal_heads)
+            self.prior = self._make_prior(memory_prior, prior_hidden)
         self.memory_io = (MemoryIO(obs_shape, self.sync_out.n_pairs, self.key_dim, self.value_dim,
                                    key_source, seed + 1000) if self.uses_memory else None)
         self._state_keys = set(self.initial_state(1))
@@ -212,6 +216,8 @@ class CTMAgent(AgentBase):
             raise ValueError(f"state keys {sorted(state)} do not match {sorted(self._state_keys)}")
         tokens, pooled = self.encoder(obs)
         ctx = (self.attention.prepare(tokens, recall), pooled)
+        # The prior depends on the entries alone: computed once, added to every tick's outputs.
+        prior = self.prior(recall, B, tokens) if self.prior is not None else None
         thinking = torch.ones(B, dtype=torch.bool, device=obs.device)
         ticks_used = torch.zeros(B, dtype=torch.long, device=obs.device)
         logits_per_tick, certainty_per_tick = [], []
@@ -219,7 +225,7 @@ class CTMAgent(AgentBase):
         for _ in range(self.ticks):
             new = self._tick(state, ctx)
             new_sync = self._sync(self.sync_out, new, "out")
-            new_logits = self.actor(new_sync)
+            new_logits = self.actor(new_sync) if prior is None else self.actor(new_sync) + prior[0]
             if self.adaptive_ticks and sync_out is not None:
                 # Rows that already stopped keep their state and outputs: they do no more thinking.
                 keep = lambda n, o: torch.where(thinking.view(B, *([1] * (n.dim() - 1))), n, o)
@@ -239,6 +245,8 @@ class CTMAgent(AgentBase):
         logits_per_tick += [logits] * missing
         certainty_per_tick += [certainty_per_tick[-1]] * missing
         value = self.critic(sync_out).squeeze(-1)
+        if prior is not None:
+            value = value + prior[1]
         aux = {
             "ticks_used": ticks_used,
             "certainty": certainty_per_tick[-1],

@@ -94,13 +94,13 @@ def bank_factory(cfg: TrainConfig, agent, n_agents: int, device: torch.device):
     return make
 
 
-HEADS = ("actor.", "critic.")
+HEADS = ("actor.", "critic.", "prior.")   # the memory prior maps entries to outputs: a head too
 
 
 def make_optimizer(cfg: TrainConfig, agent) -> torch.optim.Optimizer:
-    """Adam; with a trunk scale != 1 in two groups, the actor and critic heads at the learning
-    rate and every other parameter (the trunk) at the rate times the scale. The scale is
-    `algo.trunk_lr_scale`, or the agent's own `trunk_lr_scale` where that is null."""
+    """Adam; with a trunk scale != 1 in two groups, the heads (actor, critic, memory prior) at
+    the learning rate and every other parameter (the trunk) at the rate times the scale. The
+    scale is `algo.trunk_lr_scale`, or the agent's own `trunk_lr_scale` where that is null."""
     lr, scale, source = cfg.algo.learning_rate, cfg.algo.trunk_lr_scale, "algo.trunk_lr_scale"
     if scale is None:
         scale, source = getattr(agent, "trunk_lr_scale", 1.0), "agent.trunk_lr_scale"

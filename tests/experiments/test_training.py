@@ -82,3 +82,20 @@ def test_no_memory_retrieves_nothing(tmp_path):
     _, _, collector = build(tmp_path, memory="none")
     rollout = collector.collect(10)
     assert not rollout.recall.mask.any()
+
+
+@pytest.mark.parametrize("agent", ["ctm_small", "lstm"])
+def test_first_minibatch_ratio_is_one_with_the_memory_prior(tmp_path, agent):
+    """The prior reads the replayed entries, so the update sees the logits the policy acted on."""
+    from experiments.build import build_run
+
+    cfg = tiny_config(tmp_path, agent_preset=agent, agent={"memory_prior": True},
+                      memory={"content": {"kind": "outcome"}})
+    run = build_run(cfg, torch.device("cpu"))
+    run.collector.start(0)
+    rollout = run.collector.collect(40)
+    assert run.agent.prior is not None and rollout.recall.mask.any()
+    optimizer = torch.optim.Adam(run.agent.parameters(), lr=1e-3)
+    stats = update(run.agent, optimizer, rollout, cfg.algo, torch.Generator().manual_seed(0))
+    assert stats["first_ratio"] == pytest.approx(1.0, abs=1e-5)
+    assert all(p.grad is not None for p in run.agent.prior.parameters())
