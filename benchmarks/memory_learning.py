@@ -15,8 +15,9 @@ random policy are evaluated on the same held-out layouts under the same protocol
 by the same agents, then the newcomers. Printed, with 95% stratified-bootstrap intervals over
 runs: the interquartile mean (IQM) of success and of steps / shortest path per phase; what
 memory changes within a run (each run's later phases minus its first visit); and between modes,
-the probability that a run of one mode beats a run of another. This is a script, not a test: it
-asserts nothing.
+the probability that a run of one mode beats a run of another. With `eval.random_writers=true`
+each run is also evaluated with a random policy playing the visits (the newcomers read what it
+wrote), printed as "MODE random writers". This is a script, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def train_one(agent: str, mode: str, seed: int, overrides: list[str], threads: i
     cfg = compose(agent, mode, seed, [f"torch_threads={threads}", f"run_dir={run_dir}",
                                       "log.images_every=0", *overrides], experiment)
     start = time.perf_counter()
-    final = {k.removeprefix("eval/"): v for k, v in train(cfg).items() if k.startswith("eval/")}
+    result = train(cfg)
+    final = {k.removeprefix("eval/"): v for k, v in result.items() if k.startswith("eval/")}
+    final.update({k.removeprefix("eval_"): v for k, v in result.items() if k.startswith("eval_random_writers/")})
     final["minutes"] = (time.perf_counter() - start) / 60
     final["seed"] = seed
     return final
@@ -147,6 +150,11 @@ def main() -> None:
             results.setdefault(f"{agent}/{mode}", []).append(final)
             print(f"  {agent}/{mode} seed {seed}: success {final['success_rate']:.3f}, newcomer "
                   f"{final.get('newcomer/success_rate', float('nan')):.3f} ({final['minutes']:.1f} min)", flush=True)
+    for key in list(results):   # the random-writer control (eval.random_writers): its newcomers
+        control = [{k.removeprefix("random_writers/"): v for k, v in r.items() if k.startswith("random_writers/")}
+                   | {"seed": r["seed"]} for r in results[key]]
+        if any(len(c) > 1 for c in control):
+            results[f"{key} random writers"] = control
     for runs in results.values():
         runs.sort(key=lambda r: r["seed"])
     for agent, mode in REFERENCES:

@@ -183,6 +183,9 @@ class EvalSection:
     newcomer: after the visits, a new generation (same weights, cleared recurrent state,
         none of whom wrote anything) plays the layout once more: private stores are
         cleared for it, stores shared by several agents are kept (experiments/evaluate.py).
+    random_writers: a control for the newcomers, run once, at the end: the same evaluation with
+        the visits played by a uniformly random policy, whose episodes fill the store, and the
+        newcomers by the agent; logged under eval_random_writers/ (needs `newcomer`).
     """
 
     every: int = 10
@@ -192,9 +195,12 @@ class EvalSection:
     greedy: bool = True
     both: bool = False
     newcomer: bool = False
+    random_writers: bool = False
 
     def __post_init__(self):
         _check_types(self, "eval.")
+        _check(self.newcomer or not self.random_writers, "eval.random_writers", self.random_writers,
+               "false unless eval.newcomer is true (the newcomers are the agent's only plays)")
         _check(self.every >= 0, "eval.every", self.every, ">= 0")
         _check(self.episodes >= 1, "eval.episodes", self.episodes, ">= 1")
         _check(self.visits >= 1, "eval.visits", self.visits, ">= 1")

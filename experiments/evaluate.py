@@ -14,9 +14,15 @@ generation that wrote nothing: stores with a single reader (solo) are cleared fo
 shared by several agents (shared) are kept. So `solo` newcomers start from nothing and `shared`
 newcomers inherit the group's store: culture, separated from one agent's repetition. Logged
 under `newcomer/...`.
+
+Random writers (`writers="random"`, the control `eval.random_writers` runs at the end of
+training): the visits are played by a uniformly random policy, whose episodes fill the store
+like anyone's, and only the newcomers are the trained agent. A reader that checks what entries
+say gains nothing over an empty store from such a store; one that copies blindly is misled.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import torch
@@ -30,27 +36,57 @@ def phase_names(ev) -> list[str]:
     return [f"visit_{k}" for k in range(1, ev.visits + 1)] + ["newcomer"] * ev.newcomer
 
 
+class RandomWriters:
+    """`agent`, except that the rows marked in `writing` (R,) get uniform logits: they act at
+    random (sampled, see `evaluate`). Everything else is the agent's."""
+
+    def __init__(self, agent):
+        self.agent, self.writing = agent, None
+
+    def __getattr__(self, name):
+        return getattr(self.agent, name)
+
+    def __call__(self, obs, state, recall=None):
+        out = self.agent(obs, state, recall)
+        uniform = torch.zeros_like(out.logits)
+        return dataclasses.replace(out, logits=torch.where(self.writing.unsqueeze(-1), uniform, out.logits))
+
+
+WRITERS = ("self", "random")
+
+
 @torch.no_grad()
 def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0,
-             watch: Callable | None = None) -> dict[str, float]:
+             watch: Callable | None = None, writers: str = "self") -> dict[str, float]:
     """Returns flat metrics: success_rate, steps_over_bfs (over the visits), and per visit k
     (1-based) visit_k/success_rate, visit_k/episode_length, visit_k/steps_over_bfs; with
     `eval.newcomer` the same three under newcomer/; with a bank, its memory/* statistics.
     `watch(before, step, info, env)`, when given, sees every step: `before` the positions
-    (B, N, 2) and alive mask (B, N) it started from, then the collector's step and the env's info."""
+    (B, N, 2) and alive mask (B, N) it started from, then the collector's step and the env's info.
+    `writers`: who plays the visits, "self" (the agent) or "random" (a random policy; then the
+    newcomers are the only plays of the agent, and `eval.newcomer` must be on)."""
     ev = cfg.eval
+    if writers not in WRITERS:
+        raise ValueError(f"writers={writers!r}; allowed: {WRITERS}")
+    if writers == "random" and not ev.newcomer:
+        raise ValueError("writers='random' needs eval.newcomer=true: the newcomers are the agent's only plays")
     plays = ev.visits + ev.newcomer                      # episodes per held-out layout
     maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=plays)
     env = make_env(maze, ev.episodes, device)
     bank = make_bank(ev.episodes)
-    collector = build_collector(cfg, env, agent, bank, torch.Generator(device=device).manual_seed(seed))
+    actor = RandomWriters(agent) if writers == "random" else agent
+    collector = build_collector(cfg, env, actor, bank, torch.Generator(device=device).manual_seed(seed))
     collector.start(seed)
     finished = torch.zeros(ev.episodes, dtype=torch.int64, device=device)
     per_visit = [{"success": [], "length": [], "efficiency": []} for _ in range(plays)]
     max_steps = plays * maze.horizon + 1
     for _ in range(max_steps):
         before = env.world.pos, collector.alive  # the world replaces these tensors, never mutates them
-        step, _, info = collector.step(greedy=greedy)
+        how = greedy
+        if writers == "random":   # a maze's visits are the writers', its newcomer play the agent's
+            actor.writing = (finished < ev.visits).repeat_interleave(env.n_agents)
+            how = ~actor.writing if greedy else False
+        step, _, info = collector.step(greedy=how)
         if watch is not None:
             watch(before, step, info, env)
         reset = info["reset"]

@@ -89,10 +89,14 @@ class RunningReturnScale:
         self.count, self.mean, self.var = state["count"], state["mean"], state["var"]
 
 
-def sample_actions(logits: torch.Tensor, generator: torch.Generator, greedy: bool = False):
-    """Actions (R,) and their log-probabilities, drawn from `generator` (never the global RNG)."""
+def sample_actions(logits: torch.Tensor, generator: torch.Generator, greedy: bool | torch.Tensor = False):
+    """Actions (R,) and their log-probabilities, drawn from `generator` (never the global RNG).
+    `greedy`: argmax for every row, or a bool mask (R,) of the rows that take their argmax."""
     logp = torch.log_softmax(logits, dim=-1)
-    if greedy:
+    if isinstance(greedy, torch.Tensor):
+        sampled = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(-1)
+        action = torch.where(greedy, logits.argmax(-1), sampled)
+    elif greedy:
         action = logits.argmax(-1)
     else:
         action = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(-1)
@@ -167,9 +171,9 @@ class Collector:
         return self.agent(obs, self.agent.reset_state(self.state, starts), recall)
 
     @torch.no_grad()
-    def step(self, greedy: bool = False):
-        """One step for every row. Returns what the buffer stores (in rows), the agent's
-        output and the env's info."""
+    def step(self, greedy: bool | torch.Tensor = False):
+        """One step for every row (`greedy`: as in `sample_actions`). Returns what the buffer
+        stores (in rows), the agent's output and the env's info."""
         obs, alive, starts, info = self.obs, self.alive, self.starts, self.info
         recall = self.read_once()
         obs_rows, starts_rows = self.rows(obs), self.rows(starts)

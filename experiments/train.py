@@ -96,6 +96,10 @@ def train(cfg: TrainConfig) -> dict[str, float]:
                 tag = "eval" if greedy == cfg.eval.greedy else ("eval_greedy" if greedy else "eval_sampled")
                 result = evaluate(agent, cfg, run.make_bank, device, greedy=greedy, seed=cfg.seed)
                 scalars.update({f"{tag}/{k}": v for k, v in result.items()})
+            if last and cfg.eval.random_writers:
+                result = evaluate(agent, cfg, run.make_bank, device, greedy=cfg.eval.greedy, seed=cfg.seed,
+                                  writers="random")
+                scalars.update({f"eval_random_writers/{k}": v for k, v in result.items()})
         logger.scalars(scalars, global_step)
         if cfg.log.images_every and ((u + 1) % cfg.log.images_every == 0 or last):
             episodes.log_images(global_step)

@@ -76,3 +76,31 @@ def test_each_visit_is_booked_under_its_own_name(tmp_path):
     assert metrics["success_rate"] == pytest.approx(2 / 3)
     ratios = [1.0] * len(DISTANCES) + [w / d for w, d in zip(waited, DISTANCES)]
     assert metrics["steps_over_bfs"] == pytest.approx(mean(ratios))
+
+
+def test_random_writers_play_the_visits_and_the_agent_the_newcomers(tmp_path):
+    """The script would fail every first visit and succeed in every second one; played by a
+    random policy, the visits do neither. The newcomer play is the script's own (it walks)."""
+    cfg = tiny_config(tmp_path, memory_preset="none",
+                      env=dict(generator="open", rows=2, cols=2, n_agents=8, goal=[1, 1],
+                               observe_position=True, max_steps=MAX_STEPS),
+                      eval=dict(episodes=3, visits=3, newcomer=True))
+    agent = VisitScript(cfg.maze.obs_shape, 5)
+    metrics = evaluate(agent, cfg, lambda n_mazes: None, torch.device("cpu"), greedy=True, seed=0,
+                       writers="random")
+    assert 0.0 < metrics["visit_1/success_rate"] < 1.0
+    assert 0.0 < metrics["visit_2/success_rate"] < 1.0
+    assert metrics["newcomer/success_rate"] == 1.0
+    assert metrics["newcomer/episode_length"] == pytest.approx(mean([float(d) for d in DISTANCES]))
+
+
+def test_random_writers_need_newcomers(tmp_path):
+    from experiments.config import ConfigError
+
+    with pytest.raises(ConfigError, match="eval.random_writers=True is not allowed"):
+        tiny_config(tmp_path, eval=dict(random_writers=True))
+    cfg = tiny_config(tmp_path, memory_preset="none")
+    with pytest.raises(ValueError, match="writers='random' needs eval.newcomer=true"):
+        evaluate(VisitScript(cfg.maze.obs_shape, 5), cfg, lambda n: None, torch.device("cpu"), writers="random")
+    with pytest.raises(ValueError, match="writers='everyone'; allowed"):
+        evaluate(VisitScript(cfg.maze.obs_shape, 5), cfg, lambda n: None, torch.device("cpu"), writers="everyone")

@@ -99,3 +99,14 @@ def test_first_minibatch_ratio_is_one_with_the_memory_prior(tmp_path, agent):
     stats = update(run.agent, optimizer, rollout, cfg.algo, torch.Generator().manual_seed(0))
     assert stats["first_ratio"] == pytest.approx(1.0, abs=1e-5)
     assert all(p.grad is not None for p in run.agent.prior.parameters())
+
+
+def test_the_random_writer_control_runs_once_at_the_end(tmp_path):
+    cfg = tiny_config(tmp_path, memory={"content": {"kind": "outcome"}}, log=dict(images_every=0),
+                      eval=dict(newcomer=True, random_writers=True))
+    final = train(cfg)
+    assert 0.0 <= final["eval_random_writers/newcomer/success_rate"] <= 1.0
+    acc = EventAccumulator(str(tmp_path))
+    acc.Reload()
+    [event] = acc.Scalars("eval_random_writers/newcomer/success_rate")   # the last update's only
+    assert event.step == final["global_step"]
