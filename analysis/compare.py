@@ -31,7 +31,8 @@ from analysis.runs import Run, RunsError, Series, config_value, find_runs, flatt
 
 DEFAULT_METRICS = ("charts/success_rate", "charts/episodic_return", "charts/steps_to_goal_over_bfs",
                    "eval/success_rate", "eval/steps_over_bfs", "eval/visit_*/success_rate",
-                   "eval/newcomer/success_rate", "eval/newcomer/steps_over_bfs")
+                   "eval/visit_*/steps_over_bfs", "eval/newcomer/success_rate", "eval/newcomer/steps_over_bfs",
+                   "eval_random_writers/newcomer/success_rate", "eval_random_writers/newcomer/steps_over_bfs")
 # Metrics where a smaller value is the better one: path efficiency (steps / shortest path),
 # episode lengths and losses. Probability of improvement is computed in that direction.
 LOWER_IS_BETTER = ("steps_to_goal_over_bfs", "steps_over_bfs", "episodic_length", "episode_length")

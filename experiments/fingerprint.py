@@ -2,6 +2,7 @@
 
     python -m experiments.fingerprint            # compare with the stored fingerprints (exit 1 on drift)
     python -m experiments.fingerprint --write    # store this commit's (a change that moves results)
+    python -m experiments.fingerprint --write culture   # store one preset's, keep the others
 
 Each shipped experiment preset is trained for `UPDATES` PPO updates once per memory mode, at
 seed 0 with one torch thread on the CPU, with the evaluation cut to a few layouts (and the GPU
@@ -43,6 +44,7 @@ MEASURES = {
     "compare": "README 'What the main job measured', 'Where each agent stands' and 'Which CPU' "
                "(benchmarks/learning.py); docs/learning.md",
     "compare_ctm": "README 'The CTM's comparison'; docs/learning.md",
+    "culture": "docs/memory.md 'Trained agents at the main job's PPO settings'",
     "memory": "README 'The memory task' (5x5 cells); docs/memory.md",
     "memory_small": "README 'The memory task' (3x3 cells); docs/memory.md 'Trained agents on memory_small'",
     "gpu": "README 'Speed' (the GPU preset); docs/learning.md 'The GPU preset's CTM'",
@@ -133,9 +135,15 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_text(Path(args.child), json.dumps(compute(names), indent=2, sort_keys=True) + "\n")
         return 0
     found = compute_portable(names)
-    if args.write:
+    if args.write:   # named presets replace theirs in the stored file; the others are kept
         from fileio.atomic import atomic_write_text
 
+        if args.presets and STORED.exists():
+            stored = json.loads(STORED.read_text())
+            if {k: v for k, v in stored.items() if k != "presets"} != {k: v for k, v in found.items() if k != "presets"}:
+                parser.error("the stored fingerprints were made with another torch or setting; "
+                             "write them all (no preset names)")
+            found["presets"] = {**stored["presets"], **found["presets"]}
         atomic_write_text(STORED, json.dumps(found, indent=2, sort_keys=True) + "\n")
         print(f"wrote {STORED.relative_to(ROOT)}: {len(names)} presets x {len(MODES)} memory modes")
         return 0

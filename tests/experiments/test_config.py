@@ -66,7 +66,8 @@ def test_every_preset_composes_and_validates(tmp_path):
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         for overrides in ([], ["+experiment=smoke"], ["+experiment=compare"], ["+experiment=compare_ctm"],
                           ["+experiment=gpu"],
-                          ["+experiment=memory"], ["+experiment=memory_small"], ["agent=lstm", "memory=solo"],
+                          ["+experiment=memory"], ["+experiment=memory_small"], ["+experiment=culture"],
+                          ["agent=lstm", "memory=solo"],
                           ["agent=gru", "memory=none"], ["content=outcome"], *[[a] for a in agents]):
             raw = compose(config_name="train", overrides=overrides + [f"run_dir={tmp_path}"])
             raw = OmegaConf.to_container(raw, resolve=True)
@@ -216,3 +217,15 @@ def test_resolved_threads_are_used_and_recorded(tmp_path):
         torch.set_num_threads(before)
     assert used == resolve_torch_threads(0)
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["torch_threads"] == used
+
+
+def test_culture_is_the_memory_task_with_the_ctm_at_the_main_jobs_ppo_settings():
+    culture, small, main = composed("culture"), composed("memory_small"), composed("compare")
+    assert culture["agent"]["_target_"] == "agents.CTMAgent" and culture["agent"]["memory_prior"] is True
+    assert culture["env"] == small["env"] and culture["memory"] == small["memory"]
+    assert culture["memory"]["content"]["kind"] == "outcome"
+    assert culture["total_steps"] == main["total_steps"]
+    assert culture["algo"] == main["algo"]     # trunk_lr_scale null there too: the agent's own (ctm_small: 0.25)
+    ev = run_config(["+experiment=culture"]).eval
+    assert (ev.visits, ev.newcomer, ev.random_writers) == (3, True, True)
+    assert culture["hydra"]["sweeper"]["params"] == {"memory": "none,solo,shared", "seed": "0,1,2"}
