@@ -30,7 +30,7 @@ from experiments.build import bank_factory, make_agent
 from fileio.atomic import atomic_write_text
 from training_cli import spread
 
-MEMORY_TASKS = ("memory", "memory_small")     # configs/experiment/ presets with the memory protocol
+MEMORY_TASKS = ("memory", "memory_small", "culture")   # configs/experiment/ presets with the memory protocol
 
 
 def compose(agent: str, mode: str, seed: int, overrides: list[str], experiment: str = "memory"):
@@ -40,8 +40,8 @@ def compose(agent: str, mode: str, seed: int, overrides: list[str], experiment: 
 
 def add_experiment_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", default="memory", choices=MEMORY_TASKS,
-                        help="the memory task's preset (configs/experiment/): memory (5x5 cells) or "
-                             "memory_small (3x3 cells)")
+                        help="the memory task's preset (configs/experiment/): memory (5x5 cells), "
+                             "memory_small (3x3 cells) or culture (3x3 cells at the main job's PPO settings)")
 
 
 def measure(agent_name: str, mode: str, seed: int, overrides: list[str], own_layouts: bool = True,
