@@ -5,6 +5,7 @@
     python benchmarks/memory_learning.py --agents lstm ctm_small --modes none shared --jobs 2
     python benchmarks/memory_learning.py --set "total_steps=614400"
     python benchmarks/memory_learning.py --report runs.json         # the tables of a saved --json
+    python benchmarks/memory_learning.py --report a.json b.json=lstm+prior   # several, pooled or renamed
 
 Each run is the memory task's config (`+experiment=memory`, or `memory_small` with
 `--experiment`: outcome-labelled content, layouts replayed during training, the main job's PPO
@@ -105,22 +106,51 @@ def report(results: dict[str, list[dict]], names: list[str]) -> None:
                                                      for n in names]))
 
 
+def load_reports(specs: list[str]) -> tuple[dict, dict[str, list[dict]]]:
+    """(the first file, the runs of every file pooled) from `--report` arguments. A trained
+    agent/mode's runs are pooled across files (one run per seed); a reference's evaluations are
+    kept per seed, from the first file that has the seed."""
+    results: dict[str, list[dict]] = {}
+    references: dict[str, dict[int, dict]] = {}
+    first = None
+    for spec in specs:
+        path, _, label = spec.partition("=")
+        saved = json.loads(Path(path).read_text())
+        first = first or saved
+        for key, runs in saved["results"].items():
+            if "(ref)" in key:
+                for seed, run in zip(saved["seeds"], runs):
+                    references.setdefault(key, {}).setdefault(seed, run)
+                continue
+            agent, _, rest = key.partition("/")
+            pooled = results.setdefault(f"{label or agent}/{rest}", [])
+            seeds = {r["seed"] for r in pooled}
+            if seeds & {r["seed"] for r in runs}:
+                raise ValueError(f"{path}: {key} has a seed another file has too ({sorted(seeds)})")
+            pooled.extend(runs)
+    for runs in results.values():
+        runs.sort(key=lambda r: r["seed"])
+    results.update({key: [by_seed[s] for s in sorted(by_seed)] for key, by_seed in references.items()})
+    return first, results
+
+
 def main() -> None:
     parser = parser_with_run_options(__doc__)
     parser.add_argument("--agents", nargs="+", default=["lstm"], help="trained agents (configs/agent/)")
     parser.add_argument("--modes", nargs="+", default=["none", "solo", "shared"])
-    parser.add_argument("--report", default=None, metavar="JSON",
-                        help="print the tables of a file written by --json, and train nothing")
+    parser.add_argument("--report", nargs="+", default=None, metavar="JSON[=LABEL]",
+                        help="print the tables of files written by --json, and train nothing; runs of "
+                             "one agent and mode in several files are pooled, and LABEL renames a "
+                             "file's agents (`prior.json=ctm+prior`)")
     add_experiment_option(parser)
     args = parse(parser)
     if args.report:
         try:
-            saved = json.loads(Path(args.report).read_text())
+            saved, results = load_reports(args.report)
             cfg = compose("random", "none", 0, without_agent_knobs(saved["overrides"]),
                           saved.get("experiment", "memory"))
-            results = saved["results"]
         except (OSError, ValueError, KeyError, TypeError) as err:
-            parser.error(f"--report {args.report}: not a file this script wrote with --json ({err!r})")
+            parser.error(f"--report {' '.join(args.report)}: not files this script wrote with --json ({err!r})")
         report(results, phase_names(cfg.eval))
         return
     overrides, experiment = args.overrides, args.experiment
