@@ -18,7 +18,8 @@ runs: the interquartile mean (IQM) of success and of steps / shortest path per p
 memory changes within a run (each run's later phases minus its first visit); and between modes,
 the probability that a run of one mode beats a run of another. With `eval.random_writers=true`
 each run is also evaluated with a random policy playing the visits (the newcomers read what it
-wrote), printed as "MODE random writers". This is a script, not a test: it asserts nothing.
+wrote), printed as "MODE random writers": the run's own first visit, on an empty store, and its
+newcomers on the random policy's store. This is a script, not a test: it asserts nothing.
 """
 from __future__ import annotations
 
@@ -79,10 +80,26 @@ def beats(a: list[dict], b: list[dict], key: str, higher_is_better: bool) -> str
     return estimate_text(interval_estimate(lambda u, v: probability_of_improvement(sign * u, sign * v), x, y))
 
 
+def with_random_writers(results: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """`results` plus, for runs evaluated with eval.random_writers, a "MODE random writers" row:
+    each run's first visit (its own, on an empty store) and its newcomers on a store that a
+    random policy filled; the visits in between were the random policy's, so they are left out."""
+    out = dict(results)
+    for key, runs in results.items():
+        if "(ref)" in key or not any("random_writers/newcomer/success_rate" in r for r in runs):
+            continue
+        out[f"{key} random writers"] = [
+            {k: v for k, v in r.items() if k.startswith("visit_1/")} | {"seed": r["seed"]}
+            | {k.removeprefix("random_writers/"): v for k, v in r.items() if k.startswith("random_writers/newcomer/")}
+            for r in runs]
+    return out
+
+
 def report(results: dict[str, list[dict]], names: list[str]) -> None:
+    results = with_random_writers(results)
     trained = sorted(k for k in results if "(ref)" not in k)
     order = trained + [k for k in results if "(ref)" in k]
-    head = lambda first, cols: f"{first:<28}" + "".join(f"{c:>22}" for c in cols)
+    head = lambda first, cols: f"{first:<36}" + "".join(f"{c:>22}" for c in cols)
     for metric, title, _ in METRICS:
         print(f"\n{title}: IQM over runs [95% interval]")
         print(head("agent/mode", names))
@@ -96,8 +113,12 @@ def report(results: dict[str, list[dict]], names: list[str]) -> None:
             print(head(key, [gain(results[key], n, metric) for n in later]))
     rank = {"shared": 0, "solo": 1, "none": 2}      # each pair: the more sharing mode first
     order_key = lambda key: (rank.get(key.split("/")[1], len(rank)), key)
-    pairs = [(a, b) for a in trained for b in trained
-             if a.split("/")[0] == b.split("/")[0] and order_key(a) < order_key(b)]
+    # Modes against each other; a random-writer control against its own mode and against none.
+    control = lambda key: key.endswith(" random writers")
+    pairs = [(a, b) for a in trained for b in trained if a.split("/")[0] == b.split("/")[0]
+             and ((not control(a) and not control(b) and order_key(a) < order_key(b))
+                  or (control(b) and a == b.removesuffix(" random writers"))
+                  or (control(a) and b.split("/")[1] == "none" and not a.startswith(b)))]
     for metric, title, higher in METRICS:
         print(f"\n{title}, between modes: P(a run of the first beats a run of the second) [95% interval]")
         print(head("first vs second", names))
@@ -180,11 +201,6 @@ def main() -> None:
             results.setdefault(f"{agent}/{mode}", []).append(final)
             print(f"  {agent}/{mode} seed {seed}: success {final['success_rate']:.3f}, newcomer "
                   f"{final.get('newcomer/success_rate', float('nan')):.3f} ({final['minutes']:.1f} min)", flush=True)
-    for key in list(results):   # the random-writer control (eval.random_writers): its newcomers
-        control = [{k.removeprefix("random_writers/"): v for k, v in r.items() if k.startswith("random_writers/")}
-                   | {"seed": r["seed"]} for r in results[key]]
-        if any(len(c) > 1 for c in control):
-            results[f"{key} random writers"] = control
     for runs in results.values():
         runs.sort(key=lambda r: r["seed"])
     for agent, mode in REFERENCES:

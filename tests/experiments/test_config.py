@@ -221,7 +221,7 @@ def test_resolved_threads_are_used_and_recorded(tmp_path):
 
 def test_culture_is_the_memory_task_with_the_ctm_at_the_main_jobs_ppo_settings():
     culture, small, main = composed("culture"), composed("memory_small"), composed("compare")
-    assert culture["agent"]["_target_"] == "agents.CTMAgent" and culture["agent"]["memory_prior"] is True
+    assert culture["agent"]["_target_"] == "agents.CTMAgent" and culture["agent"]["memory_prior"] is False
     assert culture["env"] == small["env"] and culture["memory"] == small["memory"]
     assert culture["memory"]["content"]["kind"] == "outcome"
     assert culture["total_steps"] == main["total_steps"]
