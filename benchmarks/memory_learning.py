@@ -86,7 +86,8 @@ def with_random_writers(results: dict[str, list[dict]]) -> dict[str, list[dict]]
     random policy filled; the visits in between were the random policy's, so they are left out."""
     out = dict(results)
     for key, runs in results.items():
-        if "(ref)" in key or not any("random_writers/newcomer/success_rate" in r for r in runs):
+        if ("(ref)" in key or key.endswith("/none")       # without a store there is nothing to write
+                or not any("random_writers/newcomer/success_rate" in r for r in runs)):
             continue
         out[f"{key} random writers"] = [
             {k: v for k, v in r.items() if k.startswith("visit_1/")} | {"seed": r["seed"]}
