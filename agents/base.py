@@ -59,8 +59,9 @@ class AgentOutput:
 @runtime_checkable
 class Agent(Protocol):
     """What the runner relies on; `AgentBase` is one way to satisfy it. Optional: a float
-    `trunk_lr_scale`, the rate its parameters outside `actor.*` / `critic.*` / `prior.*` learn at as a
-    multiple of the heads' (1 where absent; experiments.build.make_optimizer reads it)."""
+    `trunk_lr_scale`, the rate its parameters outside the heads (`actor.*`, `critic.*`,
+    `prior.*`) learn at as a multiple of the heads' (1 where absent;
+    experiments.build.make_optimizer reads it)."""
 
     key_dim: int
     value_dim: int
@@ -151,7 +152,8 @@ class AgentBase(nn.Module):
         """The memory prior of agents/memory_prior.py, or None when off or without memory."""
         return MemoryPrior(self.value_dim, self.n_actions, hidden) if on and self.uses_memory else None
 
-    def _with_prior(self, logits: torch.Tensor, value: torch.Tensor, recall) -> tuple[torch.Tensor, torch.Tensor]:
+    def _with_prior(self, logits: torch.Tensor, value: torch.Tensor, recall
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """logits (B, A) and value (B,) plus the memory prior's, where the agent has one."""
         if self.prior is None:
             return logits, value

@@ -102,7 +102,7 @@ class CTMAgent(AgentBase):
     memory_prior         add action logits and a value read straight from the retrieved entries
                          (agents/memory_prior.py) to every tick's outputs; `prior_hidden` is
                          its MLPs' hidden width. Off by default
-    trunk_lr_scale       the learning rate of every parameter outside the actor and critic heads,
+    trunk_lr_scale       the learning rate of every parameter outside the heads (actor, critic, prior),
                          as a multiple of the heads' (PPO's optimizer reads it; `algo.trunk_lr_scale`
                          overrides it). ctm_small uses 0.25: its runs then recover from the
                          early loss of spread in what the heads read, which leaves some runs at
@@ -121,7 +121,8 @@ class CTMAgent(AgentBase):
                  decay_init: float = 0.01, adaptive_ticks: bool = False, certainty_threshold: float = 0.8,
                  head_hidden: int = 64, orthogonal_heads: bool = True, dropout: float = 0.0,
                  key_source: str = "obs", sync_norm: bool = False, obs_to_synapses: bool = False,
-                 memory_prior: bool = False, prior_hidden: int = 32, trunk_lr_scale: float = 1.0, seed: int = 0):
+                 memory_prior: bool = False, prior_hidden: int = 32, trunk_lr_scale: float = 1.0,
+                 seed: int = 0):
         super().__init__(obs_shape, n_actions, key_dim, value_dim)
         if not 1 <= ticks <= 64:
             raise ValueError(f"ticks={ticks} must be in [1, 64] (1-8 is the useful range)")

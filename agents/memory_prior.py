@@ -1,10 +1,10 @@
 """A policy and value prior read straight from retrieved memory entries (episodic-control style).
 
-Agents that read a store only through attention into their recurrent state learn from reward
-alone which entry to follow, and on the memory task they barely do (docs/memory.md). Systems
-that made agents exploit a retrieval store gave the reader a direct path instead: a value or
-an action preference computed from what was retrieved (NEC, MFEC, episodic control). This is
-that path, learned end to end by the policy gradient and the value loss:
+Agents that read a store only through attention into their recurrent state must learn from
+reward alone which entry to follow. Systems that made agents exploit a retrieval store gave the
+reader a direct path as well: a value or an action preference computed from what was retrieved
+(NEC, MFEC, episodic control). This is that path, learned end to end by the policy gradient and
+the value loss (on the culture task it did no better than attention alone: docs/memory.md):
 
     x_j   = [value_j, score_j]                        each retrieved entry j (B, k, Dv + 1)
     w     = softmax([null, relevance(x_1..x_k)])      how much each entry counts; `null` is a
