@@ -45,15 +45,16 @@ def add_experiment_option(parser: argparse.ArgumentParser) -> None:
 
 
 def measure(agent_name: str, mode: str, seed: int, overrides: list[str], own_layouts: bool = True,
-            experiment: str = "memory") -> dict:
-    """Evaluate a reference agent; `own_layouts`: the seed draws its own held-out layouts."""
+            experiment: str = "memory", writers: str = "self") -> dict:
+    """Evaluate a reference agent; `own_layouts`: the seed draws its own held-out layouts;
+    `writers`: who plays the visits (experiments.evaluate.evaluate)."""
     cfg = compose(agent_name, mode, seed, overrides, experiment)
     if own_layouts:
         cfg.eval = replace(cfg.eval, layout_seed=cfg.eval.layout_seed + seed)
     device = torch.device("cpu")
     agent = make_agent(cfg, cfg.maze.obs_shape, 5, device)
     return evaluate(agent, cfg, bank_factory(cfg, agent, cfg.maze.n_agents, device), device,
-                    greedy=True, seed=seed)
+                    greedy=True, seed=seed, writers=writers)
 
 
 def main() -> None:

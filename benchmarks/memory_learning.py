@@ -100,7 +100,7 @@ def report(results: dict[str, list[dict]], names: list[str]) -> None:
     results = with_random_writers(results)
     trained = sorted(k for k in results if "(ref)" not in k)
     order = trained + [k for k in results if "(ref)" in k]
-    head = lambda first, cols: f"{first:<36}" + "".join(f"{c:>22}" for c in cols)
+    head = lambda first, cols: f"{first:<44}" + "".join(f"{c:>22}" for c in cols)
     for metric, title, _ in METRICS:
         print(f"\n{title}: IQM over runs [95% interval]")
         print(head("agent/mode", names))
@@ -126,6 +126,23 @@ def report(results: dict[str, list[dict]], names: list[str]) -> None:
         for a, b in pairs:
             print(head(f"{a} vs {b.split('/')[1]}", [beats(results[a], results[b], f"{n}/{metric}", higher)
                                                      for n in names]))
+
+
+def references(cfg, experiment: str, seeds: list[int], overrides: list[str]) -> dict[str, list[dict]]:
+    """The reference agents and the random policy on the trained runs' held-out layouts; with
+    `eval.random_writers`, also the trail follower's newcomers on a random policy's store (what
+    a reader that follows labels perfectly gets from it), beside its own first visit."""
+    out = {f"{agent}/{mode} (ref)": [measure(agent, mode, s, overrides, own_layouts=False, experiment=experiment)
+                                     for s in seeds] for agent, mode in REFERENCES}
+    if cfg.eval.random_writers:
+        own = out["trail_follower/shared (ref)"]
+        control = [measure("trail_follower", "shared", s, overrides, own_layouts=False, experiment=experiment,
+                           writers="random") for s in seeds]
+        out["trail_follower/shared random writers (ref)"] = [
+            {k: v for k, v in first.items() if k.startswith("visit_1/")}
+            | {k: v for k, v in r.items() if k.startswith("newcomer/")} for first, r in zip(own, control)]
+    out["random (ref)"] = [random_baseline(cfg, seed=s) for s in seeds]   # reads cfg's env and eval only
+    return out
 
 
 def load_reports(specs: list[str]) -> tuple[dict, dict[str, list[dict]]]:
@@ -204,10 +221,7 @@ def main() -> None:
                   f"{final.get('newcomer/success_rate', float('nan')):.3f} ({final['minutes']:.1f} min)", flush=True)
     for runs in results.values():
         runs.sort(key=lambda r: r["seed"])
-    for agent, mode in REFERENCES:
-        results[f"{agent}/{mode} (ref)"] = [measure(agent, mode, s, scripted, own_layouts=False, experiment=experiment)
-                                            for s in args.seeds]
-    results["random (ref)"] = [random_baseline(cfg, seed=s) for s in args.seeds]   # reads cfg's env and eval only
+    results.update(references(cfg, experiment, args.seeds, scripted))
     report(results, phase_names(cfg.eval))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"experiment": experiment, "overrides": overrides,
