@@ -1,6 +1,7 @@
 """The sweep's progress line: runs' progress files, their sum, the line, the watcher thread."""
 import io
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -172,5 +173,6 @@ def test_main_rejects_bad_overrides_in_one_line_before_any_run(tmp_path, monkeyp
 def test_main_help_names_the_presets_and_starts_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["seed=0", "--help"]) == 0
-    assert "Presets: compare, compare_ctm, gpu," in capsys.readouterr().out
+    shipped = sorted(p.stem for p in (Path(__file__).parents[2] / "configs" / "experiment").glob("*.yaml"))
+    assert f"Presets: {', '.join(shipped)}." in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
