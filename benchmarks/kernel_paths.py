@@ -39,21 +39,18 @@ SETTINGS = {
 }
 
 CHILD = """
-import hashlib, sys, torch
-from pathlib import Path
+import sys, torch
 from learning import compose_config
 from experiments.train import train
 from experiments import checkpoint
+from experiments.fingerprint import parameter_digest
 agent, updates, threads, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 cfg = compose_config([f"agent={agent}", "seed=0", f"torch_threads={threads}", f"run_dir={out}",
                       f"total_steps={2048 * updates}", "eval.every=0", "eval.episodes=8",
                       "log.images_every=0", "log.checkpoint_every=0"])
 train(cfg)
 state = torch.load(checkpoint.latest(out) / "state.pt", weights_only=True)["agent"]
-digest = hashlib.sha256()
-for name in sorted(state):
-    digest.update(name.encode()); digest.update(state[name].detach().cpu().numpy().tobytes())
-print("FINGERPRINT", digest.hexdigest()[:16], torch.backends.cpu.get_cpu_capability())
+print("FINGERPRINT", parameter_digest(state).hexdigest()[:16], torch.backends.cpu.get_cpu_capability())
 """
 
 

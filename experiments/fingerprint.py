@@ -53,7 +53,18 @@ MEASURES = {
 
 
 def presets() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
+    from experiments.main import preset_names
+
+    return preset_names()
+
+
+def parameter_digest(state: dict):
+    """SHA-256 over a state dict's names and raw bytes, in name order (update it with more)."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return digest
 
 
 def overrides(preset: str, mode: str, run_dir: str) -> list[str]:
@@ -79,10 +90,7 @@ def fingerprint(preset: str, mode: str) -> dict:
     with tempfile.TemporaryDirectory() as run_dir:
         final = train(run_config(overrides(preset, mode, run_dir)))
         params = torch.load(checkpoint.latest(run_dir) / "state.pt", weights_only=True)["agent"]
-    digest = hashlib.sha256()
-    for name in sorted(params):
-        digest.update(name.encode())
-        digest.update(params[name].detach().cpu().contiguous().numpy().tobytes())
+    digest = parameter_digest(params)
     metrics = {k: v for k, v in final.items() if k not in TIMING}
     digest.update(json.dumps(metrics, sort_keys=True).encode())
     return {"sha256": digest.hexdigest()[:16], "metrics": {k: round(final[k], 6) for k in SHOWN if k in final}}

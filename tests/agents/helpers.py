@@ -32,3 +32,17 @@ def build(name: str, memory: bool = True, **overrides):
     if not memory:
         overrides.update(key_dim=0, value_dim=0)
     return build_from_config(CONFIG_DIR / f"{name}.yaml", OBS_SHAPE, 5, **overrides)
+
+
+def untrained_parameters(agent, batch: int, steps: int) -> list[str]:
+    """Names of `agent`'s parameters that no gradient reaches from a PPO-style loss over `steps`
+    steps (so gradients cross the recurrent state and the synchronisation window)."""
+    state = agent.initial_state(batch, "cpu")
+    loss = 0.0
+    for t in range(steps):
+        out = agent(make_obs(batch, seed=t), state, make_recall(batch, 4, agent.key_dim, agent.value_dim, seed=t))
+        weights = torch.randn(batch, 5, generator=torch.Generator().manual_seed(t))
+        loss = loss + (torch.log_softmax(out.logits, -1) * weights).sum() + out.value.pow(2).sum()
+        state = out.state
+    loss.backward()
+    return [n for n, p in agent.named_parameters() if p.grad is None or not bool(p.grad.abs().sum() > 0)]

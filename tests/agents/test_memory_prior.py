@@ -7,7 +7,7 @@ import torch
 from agents.memory_prior import MemoryPrior
 from memory import Recall
 from memory.outcome import OutcomeCodec
-from tests.agents.helpers import build, make_obs, make_recall
+from tests.agents.helpers import build, make_obs, make_recall, untrained_parameters
 
 LEARNED = ["lstm", "gru", "feedforward", "ctm_small"]
 
@@ -47,16 +47,7 @@ def test_nothing_retrieved_adds_nothing(name):
 @pytest.mark.parametrize("name", LEARNED)
 def test_every_prior_parameter_is_trained(name):
     """The contract test's loss, with the prior on: a gradient reaches each of its parameters."""
-    agent = build(name, memory_prior=True)
-    state = agent.initial_state(6, "cpu")
-    loss = 0.0
-    for t in range(3):
-        out = agent(make_obs(6, seed=t), state, make_recall(6, 4, agent.key_dim, agent.value_dim, seed=t))
-        weights = torch.randn(6, 5, generator=torch.Generator().manual_seed(t))
-        loss = loss + (torch.log_softmax(out.logits, -1) * weights).sum() + out.value.pow(2).sum()
-        state = out.state
-    loss.backward()
-    dead = [n for n, p in agent.named_parameters() if p.grad is None or not bool(p.grad.abs().sum() > 0)]
+    dead = untrained_parameters(build(name, memory_prior=True), batch=6, steps=3)
     assert not dead, f"no gradient reaches {dead}"
 
 
