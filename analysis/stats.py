@@ -123,6 +123,12 @@ def stratified_bootstrap(samples: list[np.ndarray], reps: int, rng: np.random.Ge
     return out
 
 
+def finite(values) -> np.ndarray:
+    """The finite values, as a flat float array (a run without a success has no path length)."""
+    x = np.asarray(values, dtype=float).ravel()
+    return x[np.isfinite(x)]
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A point estimate with a bootstrap confidence interval [low, high]."""

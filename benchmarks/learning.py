@@ -1,4 +1,4 @@
-"""Where each agent stands: train several agents on the main job's task and budget, side by side.
+"""Where each agent stands: several agents trained side by side on the navigation task.
 
     python benchmarks/learning.py                                   # ff, lstm, gru, ctm_small x seeds 0-2
     python benchmarks/learning.py --agents lstm ctm_small --seeds 0 1 2 3 4 --jobs 2
@@ -6,8 +6,8 @@
     python benchmarks/learning.py --agents lstm --set "++agent.orthogonal_heads=false"   # a knob the YAML omits
     python benchmarks/learning.py --agents lstm ctm_small --portable   # CPU-independent kernel paths
 
-Each run is the main job's config (`+experiment=compare`, memory `none`) with one agent and
-seed, plus the `--set` overrides. Runs go `--jobs` at a time in separate processes, one torch
+Each run is the navigation comparison's config (`+experiment=compare`, memory `none`) with one
+agent and seed, plus the `--set` overrides. Runs go `--jobs` at a time in separate processes, one torch
 thread each (`--threads`). The random policy is evaluated under the same protocol. Printed per
 run as it ends, then per agent: the interquartile mean over seeds, with the lowest and highest
 run, of held-out success (sampled and greedy actions) and steps / shortest path on successes.
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.config import TrainConfig
-from experiments.main import main_job_config
+from experiments.main import run_config
 from fileio.atomic import atomic_write_text
 from training_cli import machine_line, parse, parser_with_run_options, spread
 
@@ -36,8 +36,8 @@ COLUMNS = {"success": "eval/success_rate", "greedy": "eval_greedy/success_rate",
 
 
 def compose_config(overrides: list[str]) -> TrainConfig:
-    """The main job's config without memory, plus `overrides`."""
-    return main_job_config(["memory=none", *overrides])
+    """The navigation comparison's config (compare.yaml) without memory, plus `overrides`."""
+    return run_config(["+experiment=compare", "memory=none", *overrides])
 
 
 def train_one(agent: str, seed: int, overrides: list[str], threads: int, out: str) -> dict[str, float]:

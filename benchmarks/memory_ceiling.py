@@ -19,42 +19,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import torch
-
-from experiments.evaluate import evaluate, phase_names
-from experiments.main import run_config
-from experiments.build import bank_factory, make_agent
+from experiments.evaluate import phase_names
+from experiments.references import compose, measure
 from fileio.atomic import atomic_write_text
 from training_cli import spread
 
 MEMORY_TASKS = ("memory", "memory_small", "culture")   # configs/experiment/ presets with the memory protocol
 
 
-def compose(agent: str, mode: str, seed: int, overrides: list[str], experiment: str = "memory"):
-    return run_config([f"+experiment={experiment}", f"agent={agent}", f"memory={mode}", f"seed={seed}",
-                       *overrides])
-
-
 def add_experiment_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", default="memory", choices=MEMORY_TASKS,
                         help="the memory task's preset (configs/experiment/): memory (5x5 cells), "
                              "memory_small (3x3 cells) or culture (3x3 cells at the main job's PPO settings)")
-
-
-def measure(agent_name: str, mode: str, seed: int, overrides: list[str], own_layouts: bool = True,
-            experiment: str = "memory", writers: str = "self") -> dict:
-    """Evaluate a reference agent; `own_layouts`: the seed draws its own held-out layouts;
-    `writers`: who plays the visits (experiments.evaluate.evaluate)."""
-    cfg = compose(agent_name, mode, seed, overrides, experiment)
-    if own_layouts:
-        cfg.eval = replace(cfg.eval, layout_seed=cfg.eval.layout_seed + seed)
-    device = torch.device("cpu")
-    agent = make_agent(cfg, cfg.maze.obs_shape, 5, device)
-    return evaluate(agent, cfg, bank_factory(cfg, agent, cfg.maze.n_agents, device), device,
-                    greedy=True, seed=seed, writers=writers)
 
 
 def main() -> None:

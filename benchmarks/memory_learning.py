@@ -30,18 +30,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
-
-from analysis.stats import interval_estimate, probability_of_improvement
-from experiments.evaluate import phase_names, random_baseline
+from analysis.culture import tables
+from experiments.evaluate import phase_names
+from experiments.references import REFERENCES, compose, reference_results, without_agent_knobs
 from fileio.atomic import atomic_write_text
-from memory_ceiling import add_experiment_option, compose, measure
-from training_cli import (estimate_text, finite, interval, machine_line, parse, parser_with_run_options,
-                          without_agent_knobs)
-
-REFERENCES = [("explorer", "none"), ("trail_follower", "none"), ("trail_follower", "solo"),
-              ("trail_follower", "shared")]
-METRICS = (("success_rate", "success", True), ("steps_over_bfs", "steps / shortest path", False))
+from memory_ceiling import add_experiment_option
+from training_cli import machine_line, parse, parser_with_run_options
 
 
 def train_one(agent: str, mode: str, seed: int, overrides: list[str], threads: int, out: str,
@@ -58,91 +52,6 @@ def train_one(agent: str, mode: str, seed: int, overrides: list[str], threads: i
     final["minutes"] = (time.perf_counter() - start) / 60
     final["seed"] = seed
     return final
-
-
-def column(runs: list[dict], key: str) -> np.ndarray:
-    return np.array([r.get(key, np.nan) for r in runs], dtype=float)
-
-
-def gain(runs: list[dict], phase: str, metric: str) -> str:
-    """IQM over runs of (phase - visit 1) within each run, with its interval; runs that have no
-    value in either phase (no success, so no path length) are left out."""
-    diff = column(runs, f"{phase}/{metric}") - column(runs, f"visit_1/{metric}")
-    return interval(diff, signed=True)
-
-
-def beats(a: list[dict], b: list[dict], key: str, higher_is_better: bool) -> str:
-    """P(a run of `a` beats a run of `b`) on `key`, with its interval."""
-    x, y = finite(column(a, key)), finite(column(b, key))
-    if not (x.size and y.size):
-        return "-"
-    sign = 1.0 if higher_is_better else -1.0
-    return estimate_text(interval_estimate(lambda u, v: probability_of_improvement(sign * u, sign * v), x, y))
-
-
-def with_random_writers(results: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """`results` plus, for runs evaluated with eval.random_writers, a "MODE random writers" row:
-    each run's first visit (its own, on an empty store) and its newcomers on a store that a
-    random policy filled; the visits in between were the random policy's, so they are left out."""
-    out = dict(results)
-    for key, runs in results.items():
-        if ("(ref)" in key or key.endswith("/none")       # without a store there is nothing to write
-                or not any("random_writers/newcomer/success_rate" in r for r in runs)):
-            continue
-        out[f"{key} random writers"] = [
-            {k: v for k, v in r.items() if k.startswith("visit_1/")} | {"seed": r["seed"]}
-            | {k.removeprefix("random_writers/"): v for k, v in r.items() if k.startswith("random_writers/newcomer/")}
-            for r in runs]
-    return out
-
-
-def report(results: dict[str, list[dict]], names: list[str]) -> None:
-    results = with_random_writers(results)
-    trained = sorted(k for k in results if "(ref)" not in k)
-    order = trained + [k for k in results if "(ref)" in k]
-    head = lambda first, cols: f"{first:<44}" + "".join(f"{c:>22}" for c in cols)
-    for metric, title, _ in METRICS:
-        print(f"\n{title}: IQM over runs [95% interval]")
-        print(head("agent/mode", names))
-        for key in order:
-            print(head(key, [interval(column(results[key], f"{n}/{metric}")) for n in names]))
-    later = names[1:]
-    for metric, title, _ in METRICS:
-        print(f"\n{title} within a run, each phase minus visit 1: IQM over runs [95% interval]")
-        print(head("agent/mode", [f"{n} - visit_1" for n in later]))
-        for key in trained:
-            print(head(key, [gain(results[key], n, metric) for n in later]))
-    rank = {"shared": 0, "solo": 1, "none": 2}      # each pair: the more sharing mode first
-    order_key = lambda key: (rank.get(key.split("/")[1], len(rank)), key)
-    # Modes against each other; a random-writer control against its own mode and against none.
-    control = lambda key: key.endswith(" random writers")
-    pairs = [(a, b) for a in trained for b in trained if a.split("/")[0] == b.split("/")[0]
-             and ((not control(a) and not control(b) and order_key(a) < order_key(b))
-                  or (control(b) and a == b.removesuffix(" random writers"))
-                  or (control(a) and b.split("/")[1] == "none" and not a.startswith(b)))]
-    for metric, title, higher in METRICS:
-        print(f"\n{title}, between modes: P(a run of the first beats a run of the second) [95% interval]")
-        print(head("first vs second", names))
-        for a, b in pairs:
-            print(head(f"{a} vs {b.split('/')[1]}", [beats(results[a], results[b], f"{n}/{metric}", higher)
-                                                     for n in names]))
-
-
-def references(cfg, experiment: str, seeds: list[int], overrides: list[str]) -> dict[str, list[dict]]:
-    """The reference agents and the random policy on the trained runs' held-out layouts; with
-    `eval.random_writers`, also the trail follower's newcomers on a random policy's store (what
-    a reader that follows labels perfectly gets from it), beside its own first visit."""
-    out = {f"{agent}/{mode} (ref)": [measure(agent, mode, s, overrides, own_layouts=False, experiment=experiment)
-                                     for s in seeds] for agent, mode in REFERENCES}
-    if cfg.eval.random_writers:
-        own = out["trail_follower/shared (ref)"]
-        control = [measure("trail_follower", "shared", s, overrides, own_layouts=False, experiment=experiment,
-                           writers="random") for s in seeds]
-        out["trail_follower/shared random writers (ref)"] = [
-            {k: v for k, v in first.items() if k.startswith("visit_1/")}
-            | {k: v for k, v in r.items() if k.startswith("newcomer/")} for first, r in zip(own, control)]
-    out["random (ref)"] = [random_baseline(cfg, seed=s) for s in seeds]   # reads cfg's env and eval only
-    return out
 
 
 def load_reports(specs: list[str]) -> tuple[dict, dict[str, list[dict]]]:
@@ -190,7 +99,7 @@ def main() -> None:
                           saved.get("experiment", "memory"))
         except (OSError, ValueError, KeyError, TypeError) as err:
             parser.error(f"--report {' '.join(args.report)}: not files this script wrote with --json ({err!r})")
-        report(results, phase_names(cfg.eval))
+        print(tables(results, phase_names(cfg.eval)))
         return
     overrides, experiment = args.overrides, args.experiment
     scripted = without_agent_knobs(overrides)  # the scripted references' overrides
@@ -221,8 +130,8 @@ def main() -> None:
                   f"{final.get('newcomer/success_rate', float('nan')):.3f} ({final['minutes']:.1f} min)", flush=True)
     for runs in results.values():
         runs.sort(key=lambda r: r["seed"])
-    results.update(references(cfg, experiment, args.seeds, scripted))
-    report(results, phase_names(cfg.eval))
+    results.update(reference_results(experiment, args.seeds, scripted))
+    print(tables(results, phase_names(cfg.eval)))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"experiment": experiment, "overrides": overrides,
                                                        "seeds": args.seeds, "results": results}, indent=2))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
-
-from analysis.stats import Estimate, aggregate_iqm, interval_estimate, iqm
+from analysis.stats import finite, iqm
 from experiments import machine
 
 
@@ -38,14 +36,6 @@ def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
-def without_agent_knobs(overrides: list[str]) -> list[str]:
-    """The overrides that also apply to a scripted agent: all but the trained agent's own knobs
-    (`agent.decay_init=1.0`, `++agent.dropout=0.1`), which the scripted one does not have."""
-    def key(override: str) -> str:
-        return override.lstrip("+~").split("=", 1)[0]
-    return [o for o in overrides if not (key(o) == "agent" or key(o).startswith("agent."))]
-
-
 def machine_line(args: argparse.Namespace) -> str:
     """The machine and kernel paths the runs train on: what their exact numbers depend on."""
     paths = "portable kernel paths" if args.portable else "this CPU's own kernel paths"
@@ -59,29 +49,3 @@ def spread(values, centre: str = "iqm", digits: int = 2) -> str:
         return "-"
     middle = iqm(x) if centre == "iqm" else x.mean()
     return f"{middle:.{digits}f} [{x.min():.2f}-{x.max():.2f}]" if x.size > 1 else f"{x[0]:.{digits}f}"
-
-
-def interval(values, digits: int = 2, signed: bool = False) -> str:
-    """'IQM [low, high]' of the finite values, the bracket a 95% bootstrap interval over runs
-    (the runs resampled with replacement); '-' when there are none; `signed` writes a + sign."""
-    x = finite(values)
-    if not x.size:
-        return "-"
-    if x.size == 1:
-        return number(x[0], digits, signed)
-    return estimate_text(interval_estimate(aggregate_iqm, x), digits, signed)
-
-
-def estimate_text(e: Estimate, digits: int = 2, signed: bool = False) -> str:
-    """'point [low, high]'."""
-    point, low, high = (number(v, digits, signed) for v in (e.point, e.low, e.high))
-    return f"{point} [{low}, {high}]"
-
-
-def number(value: float, digits: int = 2, signed: bool = False) -> str:
-    return f"{value:{'+' if signed else ''}.{digits}f}"
-
-
-def finite(values) -> np.ndarray:
-    x = np.array(values, dtype=float)
-    return x[np.isfinite(x)]

@@ -33,7 +33,7 @@ from experiments.build import bank_factory, make_agent, make_env
 from experiments.checkpoint import latest, load_state
 from experiments.config import TrainConfig
 from experiments.evaluate import evaluate
-from experiments.main import main_job_config
+from experiments.main import run_config
 
 CPU = torch.device("cpu")
 # (column, fewest moves, most moves) since the agent last stood on the square it moves onto.
@@ -131,7 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="*", type=Path, help="finished run directories")
     parser.add_argument("--reference", nargs="*", default=[],
-                        help="scripted agents (configs/agent/) to play on the main job's held-out layouts")
+                        help="scripted agents (configs/agent/) to play on the navigation comparison's held-out layouts")
     parser.add_argument("--seed", type=int, default=0, help="the references' seed (the eval's action sampling)")
     args = parser.parse_args()
     if not args.runs and not args.reference:
@@ -142,7 +142,8 @@ def main() -> None:
     references = []
     for name in args.reference:
         try:
-            references.append(main_job_config(["memory=none", f"agent={name}", f"seed={args.seed}"]))
+            references.append(run_config(["+experiment=compare", "memory=none", f"agent={name}",
+                                          f"seed={args.seed}"]))
         except Exception as err:  # Hydra and our config checks raise several types
             parser.error(f"--reference {name!r}: {err}")
     torch.set_num_threads(1)

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -92,13 +93,28 @@ def packages() -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
+def commit() -> str | None:
+    """The project's git commit, with "+changes" when the tree differs from it; None outside a
+    git checkout (an installed copy) or without git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if changed else "")
+
+
 def describe(device: torch.device) -> dict:
     """What decides this process's rounding: processor, kernel paths, library versions."""
     info = {"cpu": cpu_model(), **cpu_signature(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "blas": blas(),
             "torch_threads": torch.get_num_threads(),
             "kernel_env": {k: os.environ.get(k) for k in PORTABLE},
-            "portable_kernels": portable_kernels(), "device": str(device), "packages": packages()}
+            "portable_kernels": portable_kernels(), "device": str(device), "commit": commit(),
+            "packages": packages()}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
         info["cuda"] = torch.version.cuda

@@ -1,11 +1,15 @@
-"""The main job: run the memory comparison preset, then print the comparison report.
+"""The main job: run the culture experiment, then print its comparison and culture tables.
 
     maze-experiment [experiment=PRESET] [extra Hydra overrides ...]
 
-Runs `python -m experiments.train +experiment=compare` (memory none / solo / shared x
-3 seeds, Hydra multirun on the local joblib launcher) with one progress line for the whole
-sweep on stderr, then `analysis.compare` on the sweep directory, and prints where the
-TensorBoard logs and the report are. `experiment=compare_ctm` runs the CTM's preset instead
+Runs `python -m experiments.train +experiment=culture` (the CTM on the memory task with memory
+none / solo / shared x 3 seeds, Hydra multirun on the local joblib launcher) with one progress
+line for the whole sweep on stderr, then `analysis.compare` on the sweep directory (curves and
+final scores per mode). On a memory task (held-out layouts visited several times, or played
+by newcomers) it then evaluates the reference agents with the same protocol
+(experiments/references.py) and prints the culture table (`analysis.culture`: each visit and
+the newcomers per mode, the controls, the references), saved as report/culture.json with the
+commit, command and machine. `experiment=compare` runs the LSTM navigation comparison instead
 (any preset of configs/experiment/ that sweeps can be named).
 """
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 from experiments.progress import SweepProgress
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-MAIN_PRESET = "compare"   # configs/experiment/compare.yaml: the main job
+MAIN_PRESET = "culture"   # configs/experiment/culture.yaml: the main job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,14 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     code = subprocess.call([sys.executable, "-m", "analysis.compare", str(sweep_dir),
                             "--out", str(report_dir)])
     if code == 0:
-        print_random_baseline(sweep_dir, report_dir)
+        code = print_baselines(sweep_dir, report_dir, preset, overrides)
         print(f"\nTensorBoard logs: tensorboard --logdir {sweep_dir}")  # compare printed the report's path
     return code
 
 
 def split_preset(overrides: Sequence[str]) -> tuple[str, list[str]]:
     """(the experiment preset, the other overrides): `experiment=NAME` (or `+experiment=NAME`)
-    among `overrides` names the preset, `compare` when none does."""
+    among `overrides` names the preset, the main job's when none does."""
     presets = preset_names()
     chosen, rest = [], []
     for override in overrides:
@@ -103,7 +107,7 @@ def one_value_each(overrides: Sequence[str]) -> list[list[str]]:
 
 
 def main_job_config(overrides: Sequence[str] = ()):
-    """The main job's config for one run (`+experiment=compare` plus `overrides`), as Hydra
+    """The main job's config for one run (`+experiment=culture` plus `overrides`), as Hydra
     composes it and validated; benchmarks use it to measure exactly what the main job runs."""
     return run_config([f"+experiment={MAIN_PRESET}", *overrides])
 
@@ -156,26 +160,77 @@ def planned_sweep(overrides: Sequence[str] = (), preset: str = MAIN_PRESET) -> t
     return math.prod(values.values()), cfg.num_updates * cfg.steps_per_update
 
 
-def print_random_baseline(sweep_dir: Path, report_dir: Path) -> None:
+def print_baselines(sweep_dir: Path, report_dir: Path, preset: str, overrides: Sequence[str]) -> int:
+    """The random policy's evaluation under the runs' protocol; on a memory task, the culture
+    table with the reference agents beside the runs (0, or the failed step's exit code)."""
+    import yaml
+
+    from experiments.config import TrainConfig
+
+    finished = next(sweep_dir.rglob("results.json"), None)    # a run's own folder, not Hydra's .hydra/
+    if finished is None:
+        return 0
+    cfg = TrainConfig.from_dict(yaml.safe_load((finished.parent / "config.yaml").read_text()))
+    if cfg.eval.visits > 1 or cfg.eval.newcomer:
+        return print_culture(sweep_dir, report_dir, preset, overrides)
+    print_random_baseline(cfg, report_dir)
+    return 0
+
+
+def print_random_baseline(cfg, report_dir: Path) -> None:
     """Evaluate a uniformly random policy with the runs' own evaluation protocol."""
     import json
 
-    import yaml
-
-    from fileio.atomic import atomic_write_text
-    from experiments.config import TrainConfig
     from experiments.evaluate import random_baseline
+    from fileio.atomic import atomic_write_text
 
-    config = next(sweep_dir.rglob("config.yaml"), None)
-    if config is None:
-        return
-    raw = yaml.safe_load(config.read_text())
-    result = random_baseline(TrainConfig.from_dict(raw))
+    result = random_baseline(cfg)
     atomic_write_text(report_dir / "random_baseline.json", json.dumps(result, indent=2, sort_keys=True))
     print("\nRandom policy, same evaluation protocol (held-out layouts):")
     for key in ("success_rate", "steps_over_bfs", "visit_1/success_rate", "visit_3/success_rate"):
         if key in result:
             print(f"  eval/{key:<28} {result[key]:.3f}")
+
+
+def print_culture(sweep_dir: Path, report_dir: Path, preset: str, overrides: Sequence[str]) -> int:
+    """Evaluate the reference agents on the runs' held-out layouts, one per seed of the sweep,
+    then print the culture table and save it with what produced it (report/culture.json)."""
+    import json
+
+    from experiments import machine
+    from fileio.atomic import atomic_write_text
+
+    seeds = sorted({run_seed(p.parent) for p in sweep_dir.rglob("results.json")})
+    print(f"\nReference agents on the same held-out layouts (seeds {seeds}) ...", flush=True)
+    references, table = report_dir / "references.json", report_dir / "culture.json"
+    code = subprocess.call([sys.executable, "-m", "experiments.references", preset, "--seeds", *map(str, seeds),
+                            "--out", str(references), "--overrides", *fixed_overrides(overrides)])
+    if code == 0:
+        code = subprocess.call([sys.executable, "-m", "analysis.culture", str(sweep_dir),
+                                "--references", str(references), "--json", str(table)])
+    if code == 0:
+        ran_on = json.loads(next(sweep_dir.rglob("machine.json")).read_text())[0]   # the runs' machine
+        command = ["maze-experiment", *([f"experiment={preset}"] if preset != MAIN_PRESET else []), *overrides]
+        provenance = {"experiment": preset, "overrides": list(overrides), "command": " ".join(command),
+                      "commit": machine.commit(), "date": time.strftime("%Y-%m-%d"),
+                      "machine": {k: v for k, v in ran_on.items() if k != "start_update"}}
+        atomic_write_text(table, json.dumps(provenance | json.loads(table.read_text()), indent=2))
+    return code
+
+
+def run_seed(run_dir: Path) -> int:
+    import yaml
+
+    return int(yaml.safe_load((run_dir / "config.yaml").read_text())["seed"])
+
+
+def fixed_overrides(overrides: Sequence[str]) -> list[str]:
+    """`overrides` without sweeps (`seed=0,1,2`) and launcher settings (`hydra.*`): what every
+    run of the sweep shares."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [o.input_line for o in parsed if not (o.is_sweep_override() or o.is_hydra_override())]
 
 
 if __name__ == "__main__":

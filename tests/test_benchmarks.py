@@ -12,7 +12,7 @@ def benchmarks_on_path(monkeypatch):
 
 
 def test_scripted_references_take_every_override_but_the_agents_knobs(benchmarks_on_path):
-    from training_cli import without_agent_knobs
+    from experiments.references import without_agent_knobs
 
     overrides = ["env.rows=8", "agent.decay_init=1.0", "++agent.dropout=0.1", "+agent.extra=1",
                  "~agent.key_dim", "agent=lstm", "agents_note=1", "algo.gamma=0.99", "memory.k=4"]

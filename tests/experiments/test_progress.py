@@ -136,8 +136,8 @@ def test_planned_sweep_counts_runs_as_hydra_expands_them():
 
 
 @pytest.mark.parametrize("argv,preset,rest", [
-    ([], "compare", []),
-    (["seed=0", "agent=gru"], "compare", ["seed=0", "agent=gru"]),
+    ([], "culture", []),
+    (["seed=0", "agent=gru"], "culture", ["seed=0", "agent=gru"]),
     (["experiment=compare_ctm", "seed=0"], "compare_ctm", ["seed=0"]),
     (["seed=0", "+experiment=smoke"], "smoke", ["seed=0"]),
 ])
