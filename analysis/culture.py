@@ -2,7 +2,7 @@
 agent and memory mode, beside reference agents evaluated under the same protocol.
 
     python -m analysis.culture SWEEP_DIR [--references FILE] [--json FILE]
-    python -m analysis.culture --results FILE       # print a saved --json file again
+    python -m analysis.culture --results FILE [--figure PNG]   # a saved --json file again
 
 A run's numbers are its final evaluation (results.json, written when training ends): success
 and steps / shortest path (on successes) for visits 1..K of each held-out layout by the same
@@ -12,7 +12,8 @@ on an empty store and its newcomers on a store that a random policy filled. Prin
 stratified-bootstrap intervals over runs: the interquartile mean (IQM) per phase; each run's
 later phases minus its first visit; and between modes, the probability that a run of one beats
 a run of the other. `--references` adds rows that experiments.references wrote (the scripted
-agents); `--json` writes everything in the format `--results` reads.
+agents); `--json` writes everything in the format `--results` reads; `--figure` draws each
+mode's paths per phase beside the explorer and the trail follower.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.runs import RunsError, config_value, find_runs, load_config
-from analysis.stats import Estimate, aggregate_iqm, finite, interval_estimate, probability_of_improvement
+from analysis.stats import Estimate, aggregate_iqm, finite, interval_estimate, iqm, probability_of_improvement
 from fileio.atomic import atomic_write_text
 
 METRICS = (("success_rate", "success", True), ("steps_over_bfs", "steps / shortest path", False))
@@ -133,6 +134,85 @@ def tables(results: dict[str, list[dict]], names: Sequence[str] | None = None) -
     return "\n".join(lines)
 
 
+def figure_points(results: dict[str, list[dict]], names: Sequence[str]) -> dict[str, list[tuple]]:
+    """What the figure draws: per trained row (modes from none to shared, each followed by its
+    random-writer control), (IQM, low, high) of steps / shortest path per phase, NaN where no
+    run has a value."""
+    def estimate(runs, key):
+        x = finite(column(runs, key))
+        if not x.size:
+            return (np.nan, np.nan, np.nan)
+        e = interval_estimate(aggregate_iqm, x)
+        return (e.point, e.low, e.high)
+    rows = with_random_writers(results)
+    order = lambda key: (key.split("/")[0], -MODE_RANK.get(key.split("/")[1].removesuffix(CONTROL), -1),
+                         key.endswith(CONTROL))
+    return {key: [estimate(rows[key], f"{n}/steps_over_bfs") for n in names]
+            for key in sorted((k for k in rows if "(ref)" not in k), key=order)}
+
+
+REFERENCE_LINES = (("explorer/none (ref)", "explorer (no long-term memory)", ":"),
+                   ("trail_follower/shared (ref)", "trail follower, shared store", "--"))
+
+
+def figure(results: dict[str, list[dict]], path: Path, names: Sequence[str] | None = None) -> dict:
+    """Draw steps / shortest path per phase (IQM, 95% interval) for each trained row, with the
+    scripted agents' newcomers (IQM over seeds) as lines; save a PNG at `path`; returns what
+    was drawn."""
+    from matplotlib.figure import Figure     # matplotlib's import is slow: only here
+
+    names = list(names or phases(results))
+    points = figure_points(results, names)
+    one_agent = len({key.split("/")[0] for key in points}) == 1
+    fig = Figure(figsize=(7.6, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(points))
+    palette = iter(f"C{i}" for i in range(10 ** 3))
+    colours = {}                          # a control takes its mode's colour, hatched
+    for i, (key, values) in enumerate(points.items()):
+        colour = colours.setdefault(key.removesuffix(CONTROL), next(palette))
+        mid, low, high = (np.array(v, dtype=float) for v in zip(*values))
+        x = np.arange(len(names)) + (i - (len(points) - 1) / 2) * width
+        label = key.split("/", 1)[1] if one_agent else key
+        control = key.endswith(CONTROL)
+        ax.bar(x, mid, width, yerr=[mid - low, high - mid], capsize=3, label=label, color=colour,
+               alpha=0.45 if control else 0.85, hatch="//" if control else None, edgecolor=colour)
+    drawn = {"trained": points, "references": {}}
+    for key, label, style in REFERENCE_LINES:
+        if key in results:
+            level = float(iqm(finite(column(results[key], "newcomer/steps_over_bfs"))))
+            ax.axhline(level, color="black", linestyle=style, linewidth=1.2, label=f"{label}: {level:.2f}")
+            drawn["references"][key] = level
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_xticks(np.arange(len(names)), names)
+    agent = f"{next(iter(points)).split('/')[0]}: " if one_agent and points else ""
+    ax.set(ylabel="steps / shortest path (IQM, 95% CI)", ylim=(0, None),
+           title=f"{agent}each visit of a held-out maze, then a newcomer generation")
+    fig.legend(loc="outside lower center", fontsize="small", ncols=3)
+    ax.grid(axis="y", alpha=0.3)
+    fig.savefig(path, dpi=110)
+    return drawn
+
+
+def markdown(results: dict[str, list[dict]], names: Sequence[str] | None = None) -> str:
+    """One markdown table of steps / shortest path per phase and success over all plays, the
+    trained rows (modes from none to shared, each with its control) then the references; under
+    it, per pair of modes, P(a run of the first beats a run of the second) on the last phase."""
+    names = list(names or phases(results))
+    rows = with_random_writers(results)
+    trained = list(figure_points(results, names))
+    head = ["steps / shortest path", *(n.replace("_", " ") for n in names), "success (all plays)"]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for key in trained + [k for k in rows if "(ref)" in k]:
+        cells = [interval(column(rows[key], f"{n}/steps_over_bfs")) for n in names]
+        lines.append(f"| {key} | " + " | ".join([*cells, interval(column(rows[key], "success_rate"))]) + " |")
+    last = names[-1].replace("_", " ")
+    lines += ["", f"P(a run of the first beats a run of the second) on steps / shortest path, {last}:"]
+    lines += [f"- {a} vs {b.split('/')[1]}: {beats(rows[a], rows[b], f'{names[-1]}/steps_over_bfs', False)}"
+              for a, b in mode_pairs(sorted(trained))]
+    return "\n".join(lines)
+
+
 def run_label(config: dict, run_dir: Path) -> str:
     """"AGENT/MODE" of a run: the agent class's name and the memory mode."""
     agent = str(config_value(config, "agent._target_", run_dir)).rsplit(".", 1)[-1]
@@ -168,6 +248,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="reference rows ({'NAME (ref)': evaluations}) to print beside the runs")
     parser.add_argument("--results", default=None, metavar="FILE", help="print a file --json wrote; no runs read")
     parser.add_argument("--json", default=None, metavar="FILE", help="write the runs and references to this file")
+    parser.add_argument("--figure", default=None, metavar="PNG", help="also draw the paths per phase here")
+    parser.add_argument("--markdown", action="store_true", help="print one markdown table instead")
     args = parser.parse_args(argv)
     if bool(args.run_dirs) == bool(args.results):
         parser.error("give run directories or --results FILE (one of the two)")
@@ -187,7 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, TypeError) as err:   # RunsError and bad JSON are ValueErrors
         print(f"culture: error: {err}", file=sys.stderr)
         return 2
-    print(tables(results))
+    print(markdown(results) if args.markdown else tables(results))
+    if args.figure:
+        figure(results, Path(args.figure))
+        print(f"\nFigure: {args.figure}")
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"seeds": seeds, "results": results}, indent=2))
         print(f"\nResults: {args.json}")

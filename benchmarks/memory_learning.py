@@ -24,6 +24,8 @@ newcomers on the random policy's store. This is a script, not a test: it asserts
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,6 +33,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from analysis.culture import tables
+from experiments import machine
 from experiments.evaluate import phase_names
 from experiments.references import REFERENCES, compose, reference_results, without_agent_knobs
 from fileio.atomic import atomic_write_text
@@ -132,8 +135,11 @@ def main() -> None:
         runs.sort(key=lambda r: r["seed"])
     results.update(reference_results(experiment, args.seeds, scripted))
     print(tables(results, phase_names(cfg.eval)))
-    if args.json:
-        atomic_write_text(Path(args.json), json.dumps({"experiment": experiment, "overrides": overrides,
+    if args.json:   # with what produced the numbers: commit, command, date, the runs' machine
+        ran_on = json.loads(next(Path(out).rglob("machine.json")).read_text())[0]
+        provenance = {"commit": machine.commit(), "command": shlex.join(["python", *sys.argv]),
+                      "date": time.strftime("%Y-%m-%d"), "machine": {k: v for k, v in ran_on.items() if k != "start_update"}}
+        atomic_write_text(Path(args.json), json.dumps({**provenance, "experiment": experiment, "overrides": overrides,
                                                        "seeds": args.seeds, "results": results}, indent=2))
 
 

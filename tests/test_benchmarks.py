@@ -11,14 +11,6 @@ def benchmarks_on_path(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
 
 
-def test_scripted_references_take_every_override_but_the_agents_knobs(benchmarks_on_path):
-    from experiments.references import without_agent_knobs
-
-    overrides = ["env.rows=8", "agent.decay_init=1.0", "++agent.dropout=0.1", "+agent.extra=1",
-                 "~agent.key_dim", "agent=lstm", "agents_note=1", "algo.gamma=0.99", "memory.k=4"]
-    assert without_agent_knobs(overrides) == ["env.rows=8", "agents_note=1", "algo.gamma=0.99", "memory.k=4"]
-
-
 def test_learning_evaluates_the_random_policy_when_the_agent_has_knobs_it_lacks(benchmarks_on_path):
     from experiments.evaluate import random_baseline
     from learning import compose_config, random_policy
