@@ -125,7 +125,8 @@ class MemorySection:
     k: entries retrieved per read.
     bank: further MemoryBank arguments (scope, capacity, index, eviction, ...).
     content: what entries say: `kind` (representation | outcome, experiments/content.py)
-        and its options (outcome: `history`).
+        and its options (outcome: `history`). configs/train.yaml chooses `outcome`; a config
+        built in Python without the key gets `representation`, which needs nothing else.
     """
 
     mode: str = "shared"
@@ -243,10 +244,10 @@ class TrainConfig:
     torch_threads: CPU threads for torch; 0: automatic, see `resolve_torch_threads` (the
         value a run used is written to its config.yaml).
     compile: run the agent's steps through torch.compile: fused kernels and fewer operator
-        calls, for the acting pass and the PPO update alike (measured speed-ups in the
-        README, "Speed"). Each new input shape or grad mode waits for a compilation first, and
+        calls, for the acting pass and the PPO update alike (measured speed-ups in
+        docs/speed.md). Each new input shape or grad mode waits for a compilation first, and
         the rounding differs from eager mode, so a compiled run is not bit-equal to the same
-        run uncompiled. Off by default: the README's CPU results are eager.
+        run uncompiled. Off by default: the documented CPU results are eager.
     resume: continue from run_dir's latest checkpoint (experiments/resume.py: what may differ).
     """
 

@@ -229,3 +229,19 @@ def test_culture_is_the_memory_task_with_the_ctm_at_the_main_jobs_ppo_settings()
     ev = run_config(["+experiment=culture"]).eval
     assert (ev.visits, ev.newcomer, ev.random_writers) == (3, True, True)
     assert culture["hydra"]["sweeper"]["params"] == {"memory": "none,solo,shared", "seed": "0,1,2"}
+
+
+def test_culture_stores_never_fill_so_shared_cannot_win_by_holding_more():
+    # The equal-capacity control holds by construction: a solo agent's store is as large as a
+    # maze's shared store (four times the maze's shared capacity in all), and even the shared
+    # store can hold every entry that all agents write on one layout in training or evaluation.
+    cfg = run_config(["+experiment=culture"])
+    plays = max(cfg.maze.episodes_per_layout, cfg.eval.visits + cfg.eval.newcomer)
+    most_written = cfg.maze.n_agents * cfg.maze.horizon * plays
+    assert cfg.memory.bank["capacity"] >= most_written
+    assert run_config(["+experiment=culture", "memory=solo"]).memory.bank == cfg.memory.bank
+
+
+def test_maze_train_with_no_arguments_writes_entries_a_reader_can_use():
+    assert run_config([]).memory.content["kind"] == "outcome"
+    assert composed("compare")["memory"]["content"]["kind"] == "representation"   # as it was measured
