@@ -28,7 +28,7 @@ class ObservationEncoder(nn.Module):
                default): none. It lets content and position interact before pooling, but it was
                most of the encoder's cost (70% at d = 64 on a CPU) and, measured on the main
                job's task, the LSTM learned far faster without it (benchmarks/learning.py;
-               numbers in the README)
+               numbers in docs/results.md)
 
     The pooled vector is Linear(flatten(per-cell Linear(tokens, d_pool))): it keeps where each
     thing is in the window (a mean over cells would not) at a fraction of the parameters of

@@ -41,13 +41,14 @@ CHEAPER = {"gpu": ["n_mazes=16", "eval.visits=1"]}
 
 # What each preset's fingerprint stands for: the results to measure again when it moves.
 MEASURES = {
-    "compare": "README 'What the main job measured', 'Where each agent stands' and 'Which CPU' "
-               "(benchmarks/learning.py); docs/learning.md",
-    "compare_ctm": "README 'The CTM's comparison'; docs/learning.md",
-    "culture": "docs/memory.md 'Trained agents at the main job's PPO settings'",
-    "memory": "README 'The memory task' (5x5 cells); docs/memory.md",
-    "memory_small": "README 'The memory task' (3x3 cells); docs/memory.md 'Trained agents on memory_small'",
-    "gpu": "README 'Speed' (the GPU preset); docs/learning.md 'The GPU preset's CTM'",
+    "compare": "docs/results.md 'the LSTM navigation comparison', 'where each agent stands' and "
+               "'which CPU' (benchmarks/learning.py); docs/learning.md",
+    "compare_ctm": "docs/results.md 'the CTM's navigation comparison'; docs/learning.md",
+    "culture": "README 'What the main job found' (the main job); docs/memory.md 'Trained agents at the "
+               "main job's PPO settings'",
+    "memory": "docs/results.md 'the memory task' (5x5 cells); docs/memory.md",
+    "memory_small": "docs/results.md 'the memory task' (3x3 cells); docs/memory.md 'Trained agents on memory_small'",
+    "gpu": "docs/speed.md (the GPU preset); docs/learning.md 'The GPU preset's CTM'",
     "smoke": "nothing reported (the tests' tiny run)",
 }
 

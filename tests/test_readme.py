@@ -1,19 +1,22 @@
-"""The README's Python examples run as written."""
+"""The Python examples of the README and of the guides in docs/ run as written (docs/agents.md's
+example agent has its own test, tests/agents/test_doc_example.py)."""
 import re
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *(ROOT / "docs" / name for name in ("envs.md", "memory.md", "experiments.md"))]
+BLOCKS = [(page.name, i, block) for page in PAGES
+          for i, block in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S))]
 
 
 def test_readme_has_examples():
-    assert len(BLOCKS) >= 2
+    assert sum(name == "README.md" for name, _, _ in BLOCKS) >= 2
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_example_runs(index, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("name,index,block", BLOCKS, ids=[f"{name}:{i}" for name, i, _ in BLOCKS])
+def test_example_runs(name, index, block, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3"))   # else SB3 leaves a folder in the system's temp
-    exec(compile(BLOCKS[index], f"README.md example {index}", "exec"), {})
+    exec(compile(block, f"{name} example {index}", "exec"), {})

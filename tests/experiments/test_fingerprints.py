@@ -27,5 +27,5 @@ def test_drift_names_what_to_measure_again():
     stored = {"presets": {"compare": {"none": fp}}}
     moved = {"presets": {"compare": {"none": {**fp, "sha256": "b" * 16}}}}
     [line] = fingerprint.drift(stored, moved)
-    assert line.startswith("compare/none: aaaa") and "What the main job measured" in line
+    assert line.startswith("compare/none: aaaa") and "the LSTM navigation comparison" in line
     assert fingerprint.drift(stored, stored) == []
