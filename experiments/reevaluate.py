@@ -1,0 +1,163 @@
+"""Evaluate finished runs again, under their own evaluation protocol or a changed one.
+
+    maze-eval RUN_DIR [RUN_DIR ...] [--writers self|random] [--out DIR] [KEY=VALUE ...]
+
+Each run's agent is loaded from its latest checkpoint and evaluated as the run's own final
+evaluation was (`experiments.evaluate`: held-out layouts, visits, newcomers, the run's seed
+and torch threads), with the `KEY=VALUE` overrides applied to the run's saved config first:
+`eval.*` (held-out layouts, episodes, visits, newcomers), `env.*` (the maze family: generator,
+size, braid, landmarks), `memory.mode`, `seed`. With no override the numbers are the run's own
+final evaluation (`results.json`'s eval/*), to the digit on the same machine. `--writers
+random` lets a random policy play the visits, so the newcomers read a random writer's store.
+A multirun folder gives every run below it.
+
+Written to `--out` (a new folder; the runs are left untouched): per run, its changed config
+and its results, and `culture.json`, which `python -m analysis.culture --results` prints as
+the culture table. An override that the checkpoint cannot take (another view size, so another
+observation shape; any `agent.*` knob) fails before anything is evaluated, naming both values.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import yaml
+from omegaconf import OmegaConf
+
+from experiments.build import bank_factory, make_agent
+from experiments.checkpoint import CheckpointError, latest, load_state
+from experiments.config import ConfigError, TrainConfig
+from experiments.evaluate import WRITERS, evaluate
+from fileio.atomic import atomic_write_text
+
+FROZEN = ("agent", "algo", "total_steps", "n_mazes")     # what the checkpoint fixed: not evaluation knobs
+
+
+class RunError(ValueError):
+    """A run cannot be evaluated as asked; the message names the run and the value."""
+
+
+def find_run_dirs(paths: Sequence[str | Path]) -> list[Path]:
+    """Run directories (a config.yaml beside a checkpoints/ folder) given or found below `paths`."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            raise RunError(f"{path} is not a folder")
+        runs = [path] if (path / "checkpoints").is_dir() else sorted(p.parent for p in path.rglob("checkpoints")
+                                                                     if (p.parent / "config.yaml").is_file())
+        if not runs:
+            raise RunError(f"{path} holds no run with a checkpoint (config.yaml beside checkpoints/)")
+        found += runs
+    return sorted(set(found))
+
+
+def changed_config(run_dir: Path, overrides: Sequence[str]) -> tuple[TrainConfig, TrainConfig]:
+    """(the run's config as saved, the same with `overrides`), both validated."""
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    for override in overrides:
+        key = override.split("=", 1)[0]
+        if "=" not in override or not key:
+            raise RunError(f"override {override!r} is not KEY=VALUE")
+        if key.split(".")[0] in FROZEN:
+            raise RunError(f"{key} cannot change at evaluation: the checkpoint of {run_dir} fixed it "
+                           f"(evaluation takes eval.*, env.*, memory.mode, seed)")
+    merged = OmegaConf.merge(OmegaConf.create(saved), OmegaConf.from_dotlist(list(overrides)))
+    try:
+        return TrainConfig.from_dict(saved), TrainConfig.from_dict(OmegaConf.to_container(merged, resolve=True))
+    except ConfigError as err:
+        raise RunError(f"{run_dir}: {err}") from None
+
+
+def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torch.device):
+    """The run's agent for `cfg`, with the latest checkpoint's weights; a config whose
+    observations the checkpoint's agent cannot read fails naming both shapes."""
+    if tuple(cfg.maze.obs_shape) != tuple(saved.maze.obs_shape):
+        raise RunError(f"{run_dir} was trained on observations of shape {tuple(saved.maze.obs_shape)}; the "
+                       f"overrides give {tuple(cfg.maze.obs_shape)} (env.view_size, observe_position and "
+                       "observe_last_action must stay as trained)")
+    try:
+        checkpoint = latest(run_dir)
+    except CheckpointError as err:
+        raise RunError(str(err)) from None
+    if checkpoint is None:
+        raise RunError(f"{run_dir} has no checkpoint to evaluate")
+    agent = make_agent(cfg, cfg.maze.obs_shape, 5, device)
+    agent.load_state_dict(load_state(checkpoint, device)["agent"])
+    return agent, checkpoint.name           # train mode, as the run's own evaluation saw it
+
+
+def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "self") -> tuple[TrainConfig, dict]:
+    """(the changed config, the metrics) of one run evaluated again, on the CPU with the run's
+    own torch threads."""
+    saved, cfg = changed_config(run_dir, overrides)
+    device = torch.device("cpu")
+    agent, checkpoint = load_agent(run_dir, saved, cfg, device)
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, cfg.torch_threads))
+    try:
+        metrics = evaluate(agent, cfg, bank_factory(cfg, agent, cfg.maze.n_agents, device), device,
+                           greedy=cfg.eval.greedy, seed=cfg.seed, writers=writers)
+    finally:
+        torch.set_num_threads(before)
+    return cfg, {"checkpoint": checkpoint, **metrics}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="maze-eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("items", nargs="+", metavar="RUN_DIR or KEY=VALUE",
+                        help="finished runs (or folders above them) and overrides of their configs")
+    parser.add_argument("--writers", default="self", choices=WRITERS,
+                        help="who plays the visits: the agent, or a random policy (needs eval.newcomer=true)")
+    parser.add_argument("--out", default=None, help="a new folder for the results (default: evaluations/<time>)")
+    args = parser.parse_args(argv)
+    # A folder is a run (Hydra's run folders have '=' in their names); anything else an override.
+    args.runs = [item for item in args.items if Path(item).is_dir()]
+    args.overrides = [item for item in args.items if not Path(item).is_dir()]
+    if not args.runs:
+        parser.error("name at least one run directory")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out or Path("evaluations") / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    try:
+        runs = find_run_dirs(args.runs)
+        if out.exists() and any(out.iterdir()):
+            raise RunError(f"--out {out} is not empty: results go to a new folder")
+        for run_dir in runs:       # every run and override checked before any evaluation
+            saved, cfg = changed_config(run_dir, args.overrides)
+            if tuple(cfg.maze.obs_shape) != tuple(saved.maze.obs_shape):
+                load_agent(run_dir, saved, cfg, torch.device("cpu"))
+            if args.writers == "random" and not cfg.eval.newcomer:
+                raise RunError("--writers random needs eval.newcomer=true: the newcomers are the agent's only plays")
+    except RunError as err:
+        print(f"maze-eval: error: {err}", file=sys.stderr)
+        return 2
+    results: dict[str, list[dict]] = {}
+    for i, run_dir in enumerate(runs):
+        cfg, metrics = reevaluate(run_dir, args.overrides, args.writers)
+        name = f"{i:02d}_{run_dir.name}"
+        atomic_write_text(out / name / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        atomic_write_text(out / name / "results.json", json.dumps(metrics, indent=2, sort_keys=True))
+        label = f"{cfg.agent['_target_'].rsplit('.', 1)[-1]}/{cfg.memory.mode}"
+        results.setdefault(label, []).append({**metrics, "seed": cfg.seed, "run": str(run_dir)})
+        print(f"{run_dir}: success {metrics['success_rate']:.3f}, steps / shortest path "
+              f"{metrics['steps_over_bfs']:.2f} ({label}, seed {cfg.seed})", flush=True)
+    table = out / "culture.json"
+    atomic_write_text(table, json.dumps({"command": " ".join(["maze-eval", *(argv if argv is not None else sys.argv[1:])]),
+                                         "overrides": args.overrides, "writers": args.writers,
+                                         "seeds": sorted({r["seed"] for rs in results.values() for r in rs}),
+                                         "results": results}, indent=2))
+    print(f"\nResults: {out}; the table: python -m analysis.culture --results {table}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

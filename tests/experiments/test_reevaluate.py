@@ -1,0 +1,80 @@
+"""maze-eval (experiments/reevaluate.py): a finished run evaluated again, as it was or changed."""
+import json
+import re
+
+import pytest
+import yaml
+
+from experiments.reevaluate import RunError, changed_config, find_run_dirs, main
+from experiments.train import train
+from tests.experiments.helpers import tiny_config
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "shared_seed3"
+    content = {"kind": "outcome", "history": 0}
+    cfg = tiny_config(run_dir, seed=3, torch_threads=1, eval={"newcomer": True},
+                      memory={"content": content}, log={"images_every": 0, "checkpoint_every": 1, "progress": False})
+    final = train(cfg)
+    return run_dir, final
+
+
+def test_unchanged_it_gives_the_runs_own_final_evaluation(finished_run, tmp_path, capsys):
+    run_dir, final = finished_run
+    assert main([str(run_dir), "--out", str(tmp_path / "out")]) == 0
+    (result_file,) = (tmp_path / "out").glob("*/results.json")
+    again = json.loads(result_file.read_text())
+    own = {k.removeprefix("eval/"): v for k, v in final.items() if k.startswith("eval/")}
+    assert own and {k: again[k] for k in own} == pytest.approx(own, nan_ok=True)
+    table = json.loads((tmp_path / "out" / "culture.json").read_text())
+    assert table["seeds"] == [3] and list(table["results"]) == ["CTMAgent/shared"]
+    assert (run_dir / "results.json").stat().st_size > 0 and not (run_dir / "evaluations").exists()
+
+
+def test_overrides_change_the_evaluation_not_the_run(finished_run, tmp_path):
+    run_dir, final = finished_run
+    before = (run_dir / "config.yaml").read_text()
+    assert main([str(run_dir), "eval.episodes=3", "eval.layout_seed=77", "env.generator=prim",
+                 "--out", str(tmp_path / "out")]) == 0
+    (config_file,) = (tmp_path / "out").glob("*/config.yaml")
+    changed = yaml.safe_load(config_file.read_text())
+    assert changed["eval"]["episodes"] == 3 and changed["env"]["generator"] == "prim"
+    assert (run_dir / "config.yaml").read_text() == before
+
+
+def test_a_random_writers_store_is_what_the_newcomers_read(finished_run, tmp_path):
+    run_dir, _ = finished_run
+    assert main([str(run_dir), "--writers", "random", "--out", str(tmp_path / "out")]) == 0
+    (result_file,) = (tmp_path / "out").glob("*/results.json")
+    assert json.loads(result_file.read_text())["memory/writes"] > 0
+
+
+@pytest.mark.parametrize("override,match", [
+    ("env.view_size=7", r"observations of shape \(6, 5, 5\); the overrides give \(6, 7, 7\)"),
+    ("agent.d_model=32", "agent.d_model cannot change at evaluation"),
+    ("eval.episodes=-1", "eval.episodes=-1"),
+])
+def test_what_the_checkpoint_cannot_take_fails_before_any_work(finished_run, tmp_path, capsys, override, match):
+    run_dir, _ = finished_run
+    assert main([str(run_dir), override, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("maze-eval: error:") and re.search(match, err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_override_must_be_key_equals_value(finished_run):
+    with pytest.raises(RunError, match="not KEY=VALUE"):
+        changed_config(finished_run[0], ["=3"])
+
+
+def test_folders_without_runs_are_named(tmp_path):
+    with pytest.raises(RunError, match="holds no run"):
+        find_run_dirs([tmp_path])
+
+
+def test_a_hydra_run_folder_with_equals_signs_is_a_run_not_an_override(finished_run, tmp_path):
+    run_dir, _ = finished_run
+    hydra_named = tmp_path / "memory=shared,seed=3"
+    hydra_named.symlink_to(run_dir, target_is_directory=True)
+    assert main([str(hydra_named), "eval.episodes=1", "--out", str(tmp_path / "out")]) == 0
