@@ -17,8 +17,11 @@ under `newcomer/...`.
 
 Random writers (`writers="random"`, the control `eval.random_writers` runs at the end of
 training): the visits are played by a uniformly random policy, whose episodes fill the store
-like anyone's, and only the newcomers are the trained agent. A reader that checks what entries
-say gains nothing over an empty store from such a store; one that copies blindly is misled.
+like anyone's, and only the newcomers are the trained agent. A reader that follows what entries
+say gains what their honest labels hold (a random walk that reached the goal points to it: the
+trail follower gains there too); one that copies blindly is misled. Another group's writers
+(`writers=<an agent>`): the visits are played by another trained agent of the same kind, so the
+newcomers read a store that another group wrote on the same layout (`maze-eval --writers RUN`).
 """
 from __future__ import annotations
 
@@ -52,29 +55,58 @@ class RandomWriters:
         return dataclasses.replace(out, logits=torch.where(self.writing.unsqueeze(-1), uniform, out.logits))
 
 
+class OtherWriters:
+    """`agent`, except that the rows marked in `writing` (R,) act as `writer` does: another
+    trained agent with the same recurrent state layout. Every output is chosen row by row."""
+
+    def __init__(self, agent, writer):
+        self.agent, self.writer, self.writing = agent, writer, None
+
+    def __getattr__(self, name):
+        return getattr(self.agent, name)
+
+    def __call__(self, obs, state, recall=None):
+        own, other = self.agent(obs, state, recall), self.writer(obs, state, recall)
+
+        def pick(mine, theirs):
+            if mine is None:
+                return None
+            return torch.where(self.writing.view(-1, *[1] * (mine.dim() - 1)), theirs, mine)
+        write = own.write
+        if write is not None:
+            write = dataclasses.replace(write, keys=pick(write.keys, other.write.keys),
+                                        values=pick(write.values, other.write.values))
+        return dataclasses.replace(own, logits=pick(own.logits, other.logits), value=pick(own.value, other.value),
+                                   state={k: pick(v, other.state[k]) for k, v in own.state.items()},
+                                   query=pick(own.query, other.query), write=write)
+
+
 WRITERS = ("self", "random")
 
 
 @torch.no_grad()
 def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0,
-             watch: Callable | None = None, writers: str = "self") -> dict[str, float]:
+             watch: Callable | None = None, writers="self") -> dict[str, float]:
     """Returns flat metrics: success_rate, steps_over_bfs (over the visits), and per visit k
     (1-based) visit_k/success_rate, visit_k/episode_length, visit_k/steps_over_bfs; with
     `eval.newcomer` the same three under newcomer/; with a bank, its memory/* statistics.
     `watch(before, step, info, env)`, when given, sees every step: `before` the positions
     (B, N, 2) and alive mask (B, N) it started from, then the collector's step and the env's info.
-    `writers`: who plays the visits, "self" (the agent) or "random" (a random policy; then the
-    newcomers are the only plays of the agent, and `eval.newcomer` must be on)."""
+    `writers`: who plays the visits, "self" (the agent), "random" (a random policy) or another
+    agent of the same kind (its recurrent state laid out as this one's); with any but "self"
+    the newcomers are the only plays of the agent, and `eval.newcomer` must be on."""
     ev = cfg.eval
-    if writers not in WRITERS:
-        raise ValueError(f"writers={writers!r}; allowed: {WRITERS}")
-    if writers == "random" and not ev.newcomer:
-        raise ValueError("writers='random' needs eval.newcomer=true: the newcomers are the agent's only plays")
+    others = not isinstance(writers, str)
+    if not others and writers not in WRITERS:
+        raise ValueError(f"writers={writers!r}; allowed: {WRITERS} or an agent")
+    swapped = others or writers == "random"           # someone else plays the visits
+    if swapped and not ev.newcomer:
+        raise ValueError("writers other than 'self' need eval.newcomer=true: the newcomers are the agent's only plays")
     plays = ev.visits + ev.newcomer                      # episodes per held-out layout
     maze = cfg.maze.replace(layout_seed=ev.layout_seed, episodes_per_layout=plays)
     env = make_env(maze, ev.episodes, device)
     bank = make_bank(ev.episodes)
-    actor = RandomWriters(agent) if writers == "random" else agent
+    actor = OtherWriters(agent, writers) if others else RandomWriters(agent) if writers == "random" else agent
     collector = build_collector(cfg, env, actor, bank, torch.Generator(device=device).manual_seed(seed))
     collector.start(seed)
     finished = torch.zeros(ev.episodes, dtype=torch.int64, device=device)
@@ -83,9 +115,10 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0,
     for _ in range(max_steps):
         before = env.world.pos, collector.alive  # the world replaces these tensors, never mutates them
         how = greedy
-        if writers == "random":   # a maze's visits are the writers', its newcomer play the agent's
+        if swapped:               # a maze's visits are the writers', its newcomer play the agent's
             actor.writing = (finished < ev.visits).repeat_interleave(env.n_agents)
-            how = ~actor.writing if greedy else False
+            if not others:
+                how = ~actor.writing if greedy else False
         step, _, info = collector.step(greedy=how)
         if watch is not None:
             watch(before, step, info, env)

@@ -8,8 +8,10 @@ and torch threads), with the `KEY=VALUE` overrides applied to the run's saved co
 `eval.*` (held-out layouts, episodes, visits, newcomers), `env.*` (the maze family: generator,
 size, braid, landmarks), `memory.mode`, `seed`. With no override the numbers are the run's own
 final evaluation (`results.json`'s eval/*), to the digit on the same machine. `--writers
-random` lets a random policy play the visits, so the newcomers read a random writer's store.
-A multirun folder gives every run below it.
+random` lets a random policy play the visits, so the newcomers read a random writer's store;
+`--writers RUN_DIR` lets another run's agent (the same agent config) play them, so the
+newcomers read a store another group wrote on the same layouts. A multirun folder gives every
+run below it.
 
 Written to `--out` (a new folder; the runs are left untouched): per run, its changed config
 and its results, and `culture.json`, which `python -m analysis.culture --results` prints as
@@ -91,12 +93,30 @@ def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torc
     return agent, checkpoint.name           # train mode, as the run's own evaluation saw it
 
 
+def writer_agent(writers: str, cfg: TrainConfig, device: torch.device):
+    """"self" and "random" as they are; a run directory: that run's agent, which must be the
+    evaluated run's agent config (else the error names both)."""
+    if writers in WRITERS:
+        return writers
+    run_dir = Path(writers)
+    if not (run_dir / "config.yaml").is_file():
+        raise RunError(f"--writers {writers}: not 'self', 'random' or a run directory with a config.yaml")
+    saved = TrainConfig.from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    if saved.agent != cfg.agent:
+        differ = sorted(k for k in {*saved.agent, *cfg.agent} if saved.agent.get(k) != cfg.agent.get(k))
+        raise RunError(f"--writers {writers}: its agent differs from the evaluated run's in "
+                       + ", ".join(f"agent.{k} ({saved.agent.get(k)!r} there, {cfg.agent.get(k)!r} here)"
+                                   for k in differ))
+    return load_agent(run_dir, saved, cfg, device)[0]
+
+
 def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "self") -> tuple[TrainConfig, dict]:
     """(the changed config, the metrics) of one run evaluated again, on the CPU with the run's
-    own torch threads."""
+    own torch threads; `writers`: who plays the visits ("self", "random" or a run directory)."""
     saved, cfg = changed_config(run_dir, overrides)
     device = torch.device("cpu")
     agent, checkpoint = load_agent(run_dir, saved, cfg, device)
+    writers = writer_agent(writers, cfg, device)
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.torch_threads))
     try:
@@ -112,8 +132,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("items", nargs="+", metavar="RUN_DIR or KEY=VALUE",
                         help="finished runs (or folders above them) and overrides of their configs")
-    parser.add_argument("--writers", default="self", choices=WRITERS,
-                        help="who plays the visits: the agent, or a random policy (needs eval.newcomer=true)")
+    parser.add_argument("--writers", default="self", metavar="self|random|RUN_DIR",
+                        help="who plays the visits: the agent, a random policy, or another run's agent "
+                             "(the last two need eval.newcomer=true)")
     parser.add_argument("--out", default=None, help="a new folder for the results (default: evaluations/<time>)")
     args = parser.parse_args(argv)
     # A folder is a run (Hydra's run folders have '=' in their names); anything else an override.
@@ -135,8 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             saved, cfg = changed_config(run_dir, args.overrides)
             if tuple(cfg.maze.obs_shape) != tuple(saved.maze.obs_shape):
                 load_agent(run_dir, saved, cfg, torch.device("cpu"))
-            if args.writers == "random" and not cfg.eval.newcomer:
-                raise RunError("--writers random needs eval.newcomer=true: the newcomers are the agent's only plays")
+            if args.writers != "self" and not cfg.eval.newcomer:
+                raise RunError(f"--writers {args.writers} needs eval.newcomer=true: the newcomers are the "
+                               "agent's only plays")
+            writer_agent(args.writers, cfg, torch.device("cpu"))
     except RunError as err:
         print(f"maze-eval: error: {err}", file=sys.stderr)
         return 2

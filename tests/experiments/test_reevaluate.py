@@ -5,6 +5,7 @@ import re
 import pytest
 import yaml
 
+from experiments.config import TrainConfig
 from experiments.reevaluate import RunError, changed_config, find_run_dirs, main
 from experiments.train import train
 from tests.experiments.helpers import tiny_config
@@ -78,3 +79,55 @@ def test_a_hydra_run_folder_with_equals_signs_is_a_run_not_an_override(finished_
     hydra_named = tmp_path / "memory=shared,seed=3"
     hydra_named.symlink_to(run_dir, target_is_directory=True)
     assert main([str(hydra_named), "eval.episodes=1", "--out", str(tmp_path / "out")]) == 0
+
+
+@pytest.fixture(scope="module")
+def another_group(tmp_path_factory, finished_run):
+    run_dir = tmp_path_factory.mktemp("runs") / "shared_seed4"
+    saved = yaml.safe_load((finished_run[0] / "config.yaml").read_text())
+    train(TrainConfig.from_dict({**saved, "seed": 4, "run_dir": str(run_dir)}))
+    return run_dir
+
+
+def test_another_groups_store_is_what_the_newcomers_read(finished_run, another_group, tmp_path):
+    run_dir, _ = finished_run
+    outcomes = {}
+    for writers in ("self", str(another_group), str(run_dir)):
+        out = tmp_path / f"out{len(outcomes)}"
+        assert main([str(run_dir), "--writers", writers, "--out", str(out)]) == 0
+        outcomes[writers] = json.loads(next(out.glob("*/results.json")).read_text())
+    own, other, same = outcomes["self"], outcomes[str(another_group)], outcomes[str(run_dir)]
+    # the run's own agent as "another" writer plays the visits exactly as the run itself does
+    assert {k: v for k, v in same.items() if k.startswith("newcomer/")} == \
+        {k: v for k, v in own.items() if k.startswith("newcomer/")}
+    # another group's visits are other plays, so the store the newcomers search differs
+    visits = lambda r: {k: v for k, v in r.items() if k.startswith("memory/")}
+    assert visits(other) != visits(own)
+
+
+def test_writers_of_another_agent_config_are_refused(finished_run, tmp_path, capsys):
+    run_dir, _ = finished_run
+    other = tmp_path / "lstm_run"
+    other.mkdir()
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    saved["agent"] = {**saved["agent"], "d_model": 32}
+    (other / "config.yaml").write_text(yaml.safe_dump(saved))
+    assert main([str(run_dir), "--writers", str(other), "--out", str(tmp_path / "out")]) == 2
+    assert "agent.d_model (32 there, 64 here)" in capsys.readouterr().err
+
+
+def test_other_writers_act_for_the_writing_rows_only():
+    import torch
+
+    from agents.base import AgentOutput
+    from experiments.evaluate import OtherWriters
+
+    def constant(level):
+        return lambda obs, state, recall=None: AgentOutput(
+            logits=torch.full((obs.shape[0], 5), level), value=torch.full((obs.shape[0],), level),
+            state={"h": torch.full((obs.shape[0], 2), level)})
+    actor = OtherWriters(constant(0.0), constant(7.0))
+    actor.writing = torch.tensor([True, False, True])
+    out = actor(torch.zeros(3, 6, 5, 5), {})
+    assert out.logits[:, 0].tolist() == [7.0, 0.0, 7.0] and out.value.tolist() == [7.0, 0.0, 7.0]
+    assert out.state["h"][:, 1].tolist() == [7.0, 0.0, 7.0]
