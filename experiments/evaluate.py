@@ -65,20 +65,26 @@ class OtherWriters:
     def __getattr__(self, name):
         return getattr(self.agent, name)
 
+    def pick(self, mine, theirs):
+        if mine is None:
+            return None
+        return torch.where(self.writing.view(-1, *[1] * (mine.dim() - 1)), theirs, mine)
+
+    def reset_state(self, state, starts):
+        # Each starts from its own (possibly learned) initial state.
+        own, other = self.agent.reset_state(state, starts), self.writer.reset_state(state, starts)
+        return {k: self.pick(v, other[k]) for k, v in own.items()}
+
     def __call__(self, obs, state, recall=None):
         own, other = self.agent(obs, state, recall), self.writer(obs, state, recall)
-
-        def pick(mine, theirs):
-            if mine is None:
-                return None
-            return torch.where(self.writing.view(-1, *[1] * (mine.dim() - 1)), theirs, mine)
         write = own.write
         if write is not None:
-            write = dataclasses.replace(write, keys=pick(write.keys, other.write.keys),
-                                        values=pick(write.values, other.write.values))
-        return dataclasses.replace(own, logits=pick(own.logits, other.logits), value=pick(own.value, other.value),
-                                   state={k: pick(v, other.state[k]) for k, v in own.state.items()},
-                                   query=pick(own.query, other.query), write=write)
+            write = dataclasses.replace(write, keys=self.pick(write.keys, other.write.keys),
+                                        values=self.pick(write.values, other.write.values))
+        return dataclasses.replace(own, logits=self.pick(own.logits, other.logits),
+                                   value=self.pick(own.value, other.value),
+                                   state={k: self.pick(v, other.state[k]) for k, v in own.state.items()},
+                                   query=self.pick(own.query, other.query), write=write)
 
 
 WRITERS = ("self", "random")

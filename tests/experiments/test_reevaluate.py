@@ -116,18 +116,28 @@ def test_writers_of_another_agent_config_are_refused(finished_run, tmp_path, cap
     assert "agent.d_model (32 there, 64 here)" in capsys.readouterr().err
 
 
-def test_other_writers_act_for_the_writing_rows_only():
+def test_other_writers_act_and_start_as_themselves_on_the_writing_rows_only():
     import torch
 
     from agents.base import AgentOutput
     from experiments.evaluate import OtherWriters
 
-    def constant(level):
-        return lambda obs, state, recall=None: AgentOutput(
-            logits=torch.full((obs.shape[0], 5), level), value=torch.full((obs.shape[0],), level),
-            state={"h": torch.full((obs.shape[0], 2), level)})
-    actor = OtherWriters(constant(0.0), constant(7.0))
+    class Constant:
+        def __init__(self, level):
+            self.level = level
+
+        def __call__(self, obs, state, recall=None):
+            rows = obs.shape[0]
+            return AgentOutput(logits=torch.full((rows, 5), self.level), value=torch.full((rows,), self.level),
+                               state={"h": torch.full((rows, 2), self.level)})
+
+        def reset_state(self, state, starts):   # a learned start state of its own
+            return {"h": torch.where(starts[:, None], torch.full_like(state["h"], 10 * self.level), state["h"])}
+
+    actor = OtherWriters(Constant(1.0), Constant(7.0))
     actor.writing = torch.tensor([True, False, True])
     out = actor(torch.zeros(3, 6, 5, 5), {})
-    assert out.logits[:, 0].tolist() == [7.0, 0.0, 7.0] and out.value.tolist() == [7.0, 0.0, 7.0]
-    assert out.state["h"][:, 1].tolist() == [7.0, 0.0, 7.0]
+    assert out.logits[:, 0].tolist() == [7.0, 1.0, 7.0] and out.value.tolist() == [7.0, 1.0, 7.0]
+    assert out.state["h"][:, 1].tolist() == [7.0, 1.0, 7.0]
+    started = actor.reset_state({"h": torch.zeros(3, 2)}, torch.tensor([True, True, False]))
+    assert started["h"][:, 0].tolist() == [70.0, 10.0, 0.0]
