@@ -31,6 +31,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
+from experiments import machine
 from experiments.build import bank_factory, make_agent
 from experiments.checkpoint import CheckpointError, latest, load_state
 from experiments.config import ConfigError, TrainConfig
@@ -107,6 +108,12 @@ def writer_agent(writers: str, cfg: TrainConfig, device: torch.device):
         raise RunError(f"--writers {writers}: its agent differs from the evaluated run's in "
                        + ", ".join(f"agent.{k} ({saved.agent.get(k)!r} there, {cfg.agent.get(k)!r} here)"
                                    for k in differ))
+    if saved.memory.content.get("kind") == "outcome" and saved.seed != cfg.seed:
+        # Outcome keys are a fixed random projection seeded by the run's seed (experiments/
+        # content.py), so the store speaks the evaluated run's key space, not the writers'.
+        print(f"maze-eval: note: the store's keys use the evaluated run's projection (seed {cfg.seed}); the "
+              f"writers of {run_dir} trained with seed {saved.seed}'s and read the store less well than their own",
+              file=sys.stderr)
     return load_agent(run_dir, saved, cfg, device)[0]
 
 
@@ -174,7 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{run_dir}: success {metrics['success_rate']:.3f}, steps / shortest path "
               f"{metrics['steps_over_bfs']:.2f} ({label}, seed {cfg.seed})", flush=True)
     table = out / "culture.json"
-    atomic_write_text(table, json.dumps({"command": " ".join(["maze-eval", *(argv if argv is not None else sys.argv[1:])]),
+    command = " ".join(["maze-eval", *(argv if argv is not None else sys.argv[1:])])
+    atomic_write_text(table, json.dumps({"command": command, "commit": machine.commit(), "date": time.strftime("%Y-%m-%d"),
+                                         "machine": {k: v for k, v in machine.describe(torch.device("cpu")).items()
+                                                     if k != "packages"},
                                          "overrides": args.overrides, "writers": args.writers,
                                          "seeds": sorted({r["seed"] for rs in results.values() for r in rs}),
                                          "results": results}, indent=2))
