@@ -2,7 +2,7 @@
 agent and memory mode, beside reference agents evaluated under the same protocol.
 
     python -m analysis.culture SWEEP_DIR [--references FILE] [--json FILE]
-    python -m analysis.culture --results FILE [--figure PNG]   # a saved --json file again
+    python -m analysis.culture --results FILE... [--figure PNG]   # saved --json files again, pooled
 
 A run's numbers are its final evaluation (results.json, written when training ends): success
 and steps / shortest path (on successes) for visits 1..K of each held-out layout by the same
@@ -246,7 +246,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("run_dirs", nargs="*", help="run directories or folders above them (a multirun folder)")
     parser.add_argument("--references", default=None, metavar="FILE",
                         help="reference rows ({'NAME (ref)': evaluations}) to print beside the runs")
-    parser.add_argument("--results", default=None, metavar="FILE", help="print a file --json wrote; no runs read")
+    parser.add_argument("--results", nargs="+", default=None, metavar="FILE",
+                        help="print files --json (or maze-eval) wrote, their runs pooled; no runs read")
     parser.add_argument("--json", default=None, metavar="FILE", help="write the runs and references to this file")
     parser.add_argument("--figure", default=None, metavar="PNG", help="also draw the paths per phase here")
     parser.add_argument("--markdown", action="store_true", help="print one markdown table instead")
@@ -260,8 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         if args.results:
-            saved = json.loads(Path(args.results).read_text())
-            results, seeds = saved["results"], saved["seeds"]
+            results, seeds = {}, set()
+            for path in args.results:
+                saved = json.loads(Path(path).read_text())
+                for key, runs in saved["results"].items():
+                    results.setdefault(key, []).extend(runs)
+                seeds.update(saved["seeds"])
+            seeds = sorted(seeds)
         else:
             results, seeds = load_finals(args.run_dirs)
         if args.references:

@@ -94,7 +94,7 @@ def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torc
     return agent, checkpoint.name           # train mode, as the run's own evaluation saw it
 
 
-def writer_agent(writers: str, cfg: TrainConfig, device: torch.device):
+def writer_agent(writers: str, cfg: TrainConfig, device: torch.device, note: bool = True):
     """"self" and "random" as they are; a run directory: that run's agent, which must be the
     evaluated run's agent config (else the error names both)."""
     if writers in WRITERS:
@@ -108,7 +108,7 @@ def writer_agent(writers: str, cfg: TrainConfig, device: torch.device):
         raise RunError(f"--writers {writers}: its agent differs from the evaluated run's in "
                        + ", ".join(f"agent.{k} ({saved.agent.get(k)!r} there, {cfg.agent.get(k)!r} here)"
                                    for k in differ))
-    if saved.memory.content.get("kind") == "outcome" and saved.seed != cfg.seed:
+    if note and saved.memory.content.get("kind") == "outcome" and saved.seed != cfg.seed:
         # Outcome keys are a fixed random projection seeded by the run's seed (experiments/
         # content.py), so the store speaks the evaluated run's key space, not the writers'.
         print(f"maze-eval: note: the store's keys use the evaluated run's projection (seed {cfg.seed}); the "
@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.writers != "self" and not cfg.eval.newcomer:
                 raise RunError(f"--writers {args.writers} needs eval.newcomer=true: the newcomers are the "
                                "agent's only plays")
-            writer_agent(args.writers, cfg, torch.device("cpu"))
+            writer_agent(args.writers, cfg, torch.device("cpu"), note=False)
     except RunError as err:
         print(f"maze-eval: error: {err}", file=sys.stderr)
         return 2

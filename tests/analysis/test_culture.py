@@ -124,3 +124,12 @@ def test_the_figure_draws_the_tables_numbers(tmp_path):
     assert drawn["trained"]["A/shared"][0][0] == pytest.approx(2.75)                  # visit 1's IQM
     assert drawn["trained"]["A/shared random writers"][1][0] == pytest.approx(2.25)   # its newcomers
     assert drawn["references"] == pytest.approx({"explorer/none (ref)": 1.8, "trail_follower/shared (ref)": 1.05})
+
+
+def test_several_saved_files_are_pooled(tmp_path, capsys):
+    for seed, path in ((0, 2.0), (1, 3.0)):
+        (tmp_path / f"s{seed}.json").write_text(json.dumps(
+            {"seeds": [seed], "results": {"A/shared": [{"seed": seed, "newcomer/steps_over_bfs": path}]}}))
+    assert culture.main(["--results", str(tmp_path / "s0.json"), str(tmp_path / "s1.json")]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("A/shared ") and "[" in line)
+    assert row.split()[1] == "2.50"        # both runs: the IQM of two is their mean
