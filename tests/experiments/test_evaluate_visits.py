@@ -100,7 +100,7 @@ def test_random_writers_need_newcomers(tmp_path):
     with pytest.raises(ConfigError, match="eval.random_writers=True is not allowed"):
         tiny_config(tmp_path, eval=dict(random_writers=True))
     cfg = tiny_config(tmp_path, memory_preset="none")
-    with pytest.raises(ValueError, match="writers='random' needs eval.newcomer=true"):
+    with pytest.raises(ValueError, match="writers other than 'self' need eval.newcomer=true"):
         evaluate(VisitScript(cfg.maze.obs_shape, 5), cfg, lambda n: None, torch.device("cpu"), writers="random")
     with pytest.raises(ValueError, match="writers='everyone'; allowed"):
         evaluate(VisitScript(cfg.maze.obs_shape, 5), cfg, lambda n: None, torch.device("cpu"), writers="everyone")
