@@ -18,6 +18,7 @@ mode's paths per phase beside the explorer and the trail follower.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -145,10 +146,15 @@ def figure_points(results: dict[str, list[dict]], names: Sequence[str]) -> dict[
         e = interval_estimate(aggregate_iqm, x)
         return (e.point, e.low, e.high)
     rows = with_random_writers(results)
+    return {key: [estimate(rows[key], f"{n}/steps_over_bfs") for n in names] for key in trained_rows(rows)}
+
+
+def trained_rows(rows: dict[str, list[dict]]) -> list[str]:
+    """The trained rows of `rows`, per agent from no sharing to shared, each mode followed by
+    its random-writer control."""
     order = lambda key: (key.split("/")[0], -MODE_RANK.get(key.split("/")[1].removesuffix(CONTROL), -1),
                          key.endswith(CONTROL))
-    return {key: [estimate(rows[key], f"{n}/steps_over_bfs") for n in names]
-            for key in sorted((k for k in rows if "(ref)" not in k), key=order)}
+    return sorted((k for k in rows if "(ref)" not in k), key=order)
 
 
 REFERENCE_LINES = (("explorer/none (ref)", "explorer (no long-term memory)", ":"),
@@ -167,7 +173,7 @@ def figure(results: dict[str, list[dict]], path: Path, names: Sequence[str] | No
     fig = Figure(figsize=(7.6, 4.4), layout="constrained")
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(points))
-    palette = iter(f"C{i}" for i in range(10 ** 3))
+    palette = (f"C{i}" for i in itertools.count())
     colours = {}                          # a control takes its mode's colour, hatched
     for i, (key, values) in enumerate(points.items()):
         colour = colours.setdefault(key.removesuffix(CONTROL), next(palette))
@@ -200,7 +206,7 @@ def markdown(results: dict[str, list[dict]], names: Sequence[str] | None = None)
     it, per pair of modes, P(a run of the first beats a run of the second) on the last phase."""
     names = list(names or phases(results))
     rows = with_random_writers(results)
-    trained = list(figure_points(results, names))
+    trained = trained_rows(rows)
     head = ["steps / shortest path", *(n.replace("_", " ") for n in names), "success (all plays)"]
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for key in trained + [k for k in rows if "(ref)" in k]:
