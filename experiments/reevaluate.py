@@ -6,7 +6,8 @@ Each run's agent is loaded from its latest checkpoint and evaluated as the run's
 evaluation was (`experiments.evaluate`: held-out layouts, visits, newcomers, the run's seed
 and torch threads), with the `KEY=VALUE` overrides applied to the run's saved config first:
 `eval.*` (held-out layouts, episodes, visits, newcomers), `env.*` (the maze family: generator,
-size, braid, landmarks), `memory.mode`, `seed`. With no override the numbers are the run's own
+size, braid, landmarks), `memory.mode`; not `seed`, which also seeds the outcome keys' projection
+(other held-out layouts: `eval.layout_seed`). With no override the numbers are the run's own
 final evaluation (`results.json`'s eval/*), to the digit on the same machine. `--writers
 random` lets a random policy play the visits, so the newcomers read a random writer's store;
 `--writers RUN_DIR` lets another run's agent (the same agent config) play them, so the
@@ -38,7 +39,9 @@ from experiments.config import ConfigError, TrainConfig
 from experiments.evaluate import WRITERS, evaluate
 from fileio.atomic import atomic_write_text
 
-FROZEN = ("agent", "algo", "total_steps", "n_mazes")     # what the checkpoint fixed: not evaluation knobs
+# What the checkpoint fixed: not evaluation knobs. The seed too: outcome keys are a projection
+# seeded by it (experiments/content.py), so another seed would give the agent keys it never saw.
+FROZEN = ("agent", "algo", "total_steps", "n_mazes", "seed")
 
 
 class RunError(ValueError):
@@ -68,7 +71,7 @@ def changed_config(run_dir: Path, overrides: Sequence[str]) -> tuple[TrainConfig
             raise RunError(f"override {override!r} is not KEY=VALUE")
         if key.split(".")[0] in FROZEN:
             raise RunError(f"{key} cannot change at evaluation: the checkpoint of {run_dir} fixed it "
-                           f"(evaluation takes eval.*, env.*, memory.mode, seed)")
+                           f"(evaluation takes eval.*, env.*, memory.mode)")
     merged = OmegaConf.merge(OmegaConf.create(saved), OmegaConf.from_dotlist(list(overrides)))
     try:
         return TrainConfig.from_dict(saved), TrainConfig.from_dict(OmegaConf.to_container(merged, resolve=True))

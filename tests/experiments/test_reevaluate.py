@@ -54,6 +54,7 @@ def test_a_random_writers_store_is_what_the_newcomers_read(finished_run, tmp_pat
 @pytest.mark.parametrize("override,match", [
     ("env.view_size=7", r"observations of shape \(6, 5, 5\); the overrides give \(6, 7, 7\)"),
     ("agent.d_model=32", "agent.d_model cannot change at evaluation"),
+    ("seed=5", "seed cannot change at evaluation"),
     ("eval.episodes=-1", "eval.episodes=-1"),
 ])
 def test_what_the_checkpoint_cannot_take_fails_before_any_work(finished_run, tmp_path, capsys, override, match):
