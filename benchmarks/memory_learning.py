@@ -136,9 +136,7 @@ def main() -> None:
     results.update(reference_results(experiment, args.seeds, scripted))
     print(tables(results, phase_names(cfg.eval)))
     if args.json:   # with what produced the numbers: commit, command, date, the runs' machine
-        ran_on = json.loads(next(Path(out).rglob("machine.json")).read_text())[0]
-        provenance = {"commit": machine.commit(), "command": shlex.join(["python", *sys.argv]),
-                      "date": time.strftime("%Y-%m-%d"), "machine": {k: v for k, v in ran_on.items() if k != "start_update"}}
+        provenance = machine.provenance(shlex.join(["python", *sys.argv]), runs=Path(out))
         atomic_write_text(Path(args.json), json.dumps({**provenance, "experiment": experiment, "overrides": overrides,
                                                        "seeds": args.seeds, "results": results}, indent=2))
 

@@ -30,10 +30,10 @@ from omegaconf import OmegaConf
 
 from envs.rules import STAY
 from experiments.build import bank_factory, make_agent, make_env
-from experiments.checkpoint import latest, load_state
 from experiments.config import TrainConfig
 from experiments.evaluate import evaluate
 from experiments.main import run_config
+from experiments.reevaluate import RunError, load_agent
 
 CPU = torch.device("cpu")
 # (column, fewest moves, most moves) since the agent last stood on the square it moves onto.
@@ -118,13 +118,12 @@ def built(cfg: TrainConfig):
 
 def trained(run_dir: Path):
     """The config a run saved, and its agent at the run's latest checkpoint."""
-    checkpoint = latest(run_dir)
-    if checkpoint is None:
-        raise SystemExit(f"{run_dir} has no checkpoint to play")
-    cfg = TrainConfig.from_dict(OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=True))
-    agent = built(cfg)
-    agent.load_state_dict(load_state(checkpoint, CPU)["agent"])
-    return cfg, agent.eval()
+    saved = TrainConfig.from_dict(OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=True))
+    try:
+        agent, _ = load_agent(run_dir, saved, saved, CPU)
+    except RunError as err:
+        raise SystemExit(str(err)) from None
+    return saved, agent.eval()
 
 
 def main() -> None:

@@ -76,6 +76,10 @@ class OtherWriters:
         return {k: self.pick(v, other[k]) for k, v in own.items()}
 
     def __call__(self, obs, state, recall=None):
+        if not self.writing.any():          # after the visits only the newcomers play
+            return self.agent(obs, state, recall)
+        if self.writing.all():
+            return self.writer(obs, state, recall)
         own, other = self.agent(obs, state, recall), self.writer(obs, state, recall)
         write = own.write
         if write is not None:

@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -105,6 +106,18 @@ def commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+changes" if changed else "")
+
+
+def provenance(command: str, runs: Path | None = None) -> dict:
+    """What produced a saved result: the command, the commit, the date, and the machine the
+    runs under `runs` recorded (their first machine.json entry; this process's machine without
+    its package list when `runs` is None)."""
+    if runs is not None:
+        ran_on = json.loads(next(Path(runs).rglob("machine.json")).read_text())[0]
+        ran_on.pop("start_update", None)
+    else:
+        ran_on = {k: v for k, v in describe(torch.device("cpu")).items() if k != "packages"}
+    return {"command": command, "commit": commit(), "date": time.strftime("%Y-%m-%d"), "machine": ran_on}
 
 
 def describe(device: torch.device) -> dict:

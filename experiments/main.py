@@ -209,11 +209,9 @@ def print_culture(sweep_dir: Path, report_dir: Path, preset: str, overrides: Seq
         code = subprocess.call([sys.executable, "-m", "analysis.culture", str(sweep_dir),
                                 "--references", str(references), "--json", str(table)])
     if code == 0:
-        ran_on = json.loads(next(sweep_dir.rglob("machine.json")).read_text())[0]   # the runs' machine
         command = ["maze-experiment", *([f"experiment={preset}"] if preset != MAIN_PRESET else []), *overrides]
-        provenance = {"experiment": preset, "overrides": list(overrides), "command": " ".join(command),
-                      "commit": machine.commit(), "date": time.strftime("%Y-%m-%d"),
-                      "machine": {k: v for k, v in ran_on.items() if k != "start_update"}}
+        provenance = {"experiment": preset, "overrides": list(overrides),
+                      **machine.provenance(" ".join(command), runs=sweep_dir)}
         atomic_write_text(table, json.dumps(provenance | json.loads(table.read_text()), indent=2))
     return code
 

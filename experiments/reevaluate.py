@@ -79,13 +79,17 @@ def changed_config(run_dir: Path, overrides: Sequence[str]) -> tuple[TrainConfig
         raise RunError(f"{run_dir}: {err}") from None
 
 
-def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torch.device):
-    """The run's agent for `cfg`, with the latest checkpoint's weights; a config whose
-    observations the checkpoint's agent cannot read fails naming both shapes."""
+def check_obs_shape(run_dir: Path, saved: TrainConfig, cfg: TrainConfig) -> None:
+    """A config whose observations the checkpoint's agent cannot read fails naming both shapes."""
     if tuple(cfg.maze.obs_shape) != tuple(saved.maze.obs_shape):
         raise RunError(f"{run_dir} was trained on observations of shape {tuple(saved.maze.obs_shape)}; the "
                        f"overrides give {tuple(cfg.maze.obs_shape)} (env.view_size, observe_position and "
                        "observe_last_action must stay as trained)")
+
+
+def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torch.device):
+    """The run's agent for `cfg`, with the latest checkpoint's weights (`check_obs_shape` first)."""
+    check_obs_shape(run_dir, saved, cfg)
     try:
         checkpoint = latest(run_dir)
     except CheckpointError as err:
@@ -164,8 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise RunError(f"--out {out} is not empty: results go to a new folder")
         for run_dir in runs:       # every run and override checked before any evaluation
             saved, cfg = changed_config(run_dir, args.overrides)
-            if tuple(cfg.maze.obs_shape) != tuple(saved.maze.obs_shape):
-                load_agent(run_dir, saved, cfg, torch.device("cpu"))
+            check_obs_shape(run_dir, saved, cfg)
             if args.writers != "self" and not cfg.eval.newcomer:
                 raise RunError(f"--writers {args.writers} needs eval.newcomer=true: the newcomers are the "
                                "agent's only plays")
@@ -185,9 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{metrics['steps_over_bfs']:.2f} ({label}, seed {cfg.seed})", flush=True)
     table = out / "culture.json"
     command = " ".join(["maze-eval", *(argv if argv is not None else sys.argv[1:])])
-    atomic_write_text(table, json.dumps({"command": command, "commit": machine.commit(), "date": time.strftime("%Y-%m-%d"),
-                                         "machine": {k: v for k, v in machine.describe(torch.device("cpu")).items()
-                                                     if k != "packages"},
+    atomic_write_text(table, json.dumps({**machine.provenance(command),
                                          "overrides": args.overrides, "writers": args.writers,
                                          "seeds": sorted({r["seed"] for rs in results.values() for r in rs}),
                                          "results": results}, indent=2))
