@@ -92,12 +92,13 @@ def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torc
     check_obs_shape(run_dir, saved, cfg)
     try:
         checkpoint = latest(run_dir)
+        if checkpoint is None:
+            raise RunError(f"{run_dir} has no checkpoint to evaluate")
+        state = load_state(checkpoint, device)["agent"]
     except CheckpointError as err:
         raise RunError(str(err)) from None
-    if checkpoint is None:
-        raise RunError(f"{run_dir} has no checkpoint to evaluate")
     agent = make_agent(cfg, cfg.maze.obs_shape, 5, device)
-    agent.load_state_dict(load_state(checkpoint, device)["agent"])
+    agent.load_state_dict(state)
     return agent, checkpoint.name           # train mode, as the run's own evaluation saw it
 
 
@@ -168,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise RunError(f"--out {out} is not empty: results go to a new folder")
         for run_dir in runs:       # every run and override checked before any evaluation
             saved, cfg = changed_config(run_dir, args.overrides)
-            check_obs_shape(run_dir, saved, cfg)
+            load_agent(run_dir, saved, cfg, torch.device("cpu"))      # shape, checkpoint, weights
             if args.writers != "self" and not cfg.eval.newcomer:
                 raise RunError(f"--writers {args.writers} needs eval.newcomer=true: the newcomers are the "
                                "agent's only plays")

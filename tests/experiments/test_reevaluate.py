@@ -142,3 +142,16 @@ def test_other_writers_act_and_start_as_themselves_on_the_writing_rows_only():
     assert out.state["h"][:, 1].tolist() == [7.0, 1.0, 7.0]
     started = actor.reset_state({"h": torch.zeros(3, 2)}, torch.tensor([True, True, False]))
     assert started["h"][:, 0].tolist() == [70.0, 10.0, 0.0]
+
+
+def test_a_damaged_checkpoint_is_named_and_nothing_is_written(finished_run, tmp_path, capsys):
+    import shutil
+
+    run_dir, _ = finished_run
+    copy = tmp_path / "damaged_run"
+    shutil.copytree(run_dir, copy)
+    latest = copy / "checkpoints" / (copy / "checkpoints" / "latest").read_text().strip()
+    (latest / "state.pt").write_bytes(b"not a checkpoint")
+    assert main([str(copy), "--out", str(tmp_path / "out")]) == 2
+    assert "state.pt is damaged" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
