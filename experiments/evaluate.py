@@ -19,9 +19,10 @@ Random writers (`writers="random"`, the control `eval.random_writers` runs at th
 training): the visits are played by a uniformly random policy, whose episodes fill the store
 like anyone's, and only the newcomers are the trained agent. A reader that follows what entries
 say gains what their honest labels hold (a random walk that reached the goal points to it: the
-trail follower gains there too); one that copies blindly is misled. Another group's writers
-(`writers=<an agent>`): the visits are played by another trained agent of the same kind, so the
-newcomers read a store that another group wrote on the same layout (`maze-eval --writers RUN`).
+trail follower gains there too); one that copies blindly is misled. Other writers
+(`writers=<an agent>`): the visits are played by another agent, a trained run's or a scripted
+one, so the newcomers read a store that another group wrote on the same layout (`maze-eval
+--writers RUN_DIR|explorer|trail_follower`).
 """
 from __future__ import annotations
 
@@ -57,7 +58,10 @@ class RandomWriters:
 
 class OtherWriters:
     """`agent`, except that the rows marked in `writing` (R,) act as `writer` does: another
-    trained agent with the same recurrent state layout. Every output is chosen row by row."""
+    trained run's agent or a scripted one. Each keeps a recurrent state of its own (the state
+    dict holds both, the writer's keys prefixed "writer/"), so the two need not share a layout."""
+
+    PREFIX = "writer/"
 
     def __init__(self, agent, writer):
         self.agent, self.writer, self.writing = agent, writer, None
@@ -65,29 +69,41 @@ class OtherWriters:
     def __getattr__(self, name):
         return getattr(self.agent, name)
 
-    def pick(self, mine, theirs):
-        if mine is None:
-            return None
-        return torch.where(self.writing.view(-1, *[1] * (mine.dim() - 1)), theirs, mine)
+    def split(self, state):
+        own = {k: v for k, v in state.items() if not k.startswith(self.PREFIX)}
+        return own, {k[len(self.PREFIX):]: v for k, v in state.items() if k.startswith(self.PREFIX)}
+
+    def join(self, own, theirs):
+        return {**own, **{self.PREFIX + k: v for k, v in theirs.items()}}
+
+    def initial_state(self, batch, device):
+        return self.join(self.agent.initial_state(batch, device), self.writer.initial_state(batch, device))
 
     def reset_state(self, state, starts):
-        # Each starts from its own (possibly learned) initial state.
-        own, other = self.agent.reset_state(state, starts), self.writer.reset_state(state, starts)
-        return {k: self.pick(v, other[k]) for k, v in own.items()}
+        own, theirs = self.split(state)
+        return self.join(self.agent.reset_state(own, starts), self.writer.reset_state(theirs, starts))
+
+    def pick(self, mine, theirs):
+        if mine is None or theirs is None:
+            return mine
+        return torch.where(self.writing.view(-1, *[1] * (mine.dim() - 1)), theirs, mine)
 
     def __call__(self, obs, state, recall=None):
+        own_state, their_state = self.split(state)
         if not self.writing.any():          # after the visits only the newcomers play
-            return self.agent(obs, state, recall)
-        if self.writing.all():
-            return self.writer(obs, state, recall)
-        own, other = self.agent(obs, state, recall), self.writer(obs, state, recall)
+            out = self.agent(obs, own_state, recall)
+            return dataclasses.replace(out, state=self.join(out.state, their_state))
+        if self.writing.all():              # before, only the writers (the newcomers start afresh)
+            out = self.writer(obs, their_state, recall)
+            return dataclasses.replace(out, state=self.join(own_state, out.state))
+        own, other = self.agent(obs, own_state, recall), self.writer(obs, their_state, recall)
         write = own.write
-        if write is not None:
+        if write is not None and other.write is not None:
             write = dataclasses.replace(write, keys=self.pick(write.keys, other.write.keys),
                                         values=self.pick(write.values, other.write.values))
         return dataclasses.replace(own, logits=self.pick(own.logits, other.logits),
                                    value=self.pick(own.value, other.value),
-                                   state={k: self.pick(v, other.state[k]) for k, v in own.state.items()},
+                                   state=self.join(own.state, other.state),
                                    query=self.pick(own.query, other.query), write=write)
 
 

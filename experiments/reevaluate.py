@@ -1,6 +1,6 @@
 """Evaluate finished runs again, under their own evaluation protocol or a changed one.
 
-    maze-eval RUN_DIR [RUN_DIR ...] [--writers self|random] [--out DIR] [KEY=VALUE ...]
+    maze-eval RUN_DIR [RUN_DIR ...] [KEY=VALUE ...] [--writers WHO] [--watch N] [--out DIR]
 
 Each run's agent is loaded from its latest checkpoint and evaluated as the run's own final
 evaluation was (`experiments.evaluate`: held-out layouts, visits, newcomers, the run's seed
@@ -10,9 +10,11 @@ size, braid, landmarks), `memory.mode`; not `seed`, which also seeds the outcome
 (other held-out layouts: `eval.layout_seed`). With no override the numbers are the run's own
 final evaluation (`results.json`'s eval/*), to the digit on the same machine. `--writers
 random` lets a random policy play the visits, so the newcomers read a random writer's store;
-`--writers RUN_DIR` lets another run's agent (the same agent config) play them, so the
-newcomers read a store another group wrote on the same layouts. A multirun folder gives every
-run below it.
+`--writers explorer` or `trail_follower`, a scripted agent's; `--writers RUN_DIR`, another run's
+agent (any agent with the same memory widths), so the newcomers read a store another group wrote
+on the same layouts. `--watch N` also draws the first N held-out mazes: a GIF and a filmstrip of
+every play and the stores each play started from, on the map (experiments/watch.py). A multirun
+folder gives every run below it.
 
 Written to `--out` (a new folder; the runs are left untouched): per run, its changed config
 and its results, and `culture.json`, which `python -m analysis.culture --results` prints as
@@ -22,6 +24,7 @@ observation shape; any `agent.*` knob) fails before anything is evaluated, namin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -36,8 +39,10 @@ from experiments import machine
 from experiments.build import bank_factory, make_agent
 from experiments.checkpoint import CheckpointError, latest, load_state
 from experiments.config import ConfigError, TrainConfig
-from experiments.evaluate import WRITERS, evaluate
+from experiments.evaluate import WRITERS, evaluate, phase_names
+from experiments.watch import Recorder
 from fileio.atomic import atomic_write_text
+from memory.outcome import OutcomeCodec
 
 # What the checkpoint fixed: not evaluation knobs. The seed too: outcome keys are a projection
 # seeded by it (experiments/content.py), so another seed would give the agent keys it never saw.
@@ -88,7 +93,8 @@ def check_obs_shape(run_dir: Path, saved: TrainConfig, cfg: TrainConfig) -> None
 
 
 def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torch.device):
-    """The run's agent for `cfg`, with the latest checkpoint's weights (`check_obs_shape` first)."""
+    """The run's agent (its saved agent config) for `cfg`'s observations, with the latest
+    checkpoint's weights (`check_obs_shape` first)."""
     check_obs_shape(run_dir, saved, cfg)
     try:
         checkpoint = latest(run_dir)
@@ -97,24 +103,34 @@ def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torc
         state = load_state(checkpoint, device)["agent"]
     except CheckpointError as err:
         raise RunError(str(err)) from None
-    agent = make_agent(cfg, cfg.maze.obs_shape, 5, device)
+    agent = make_agent(saved, cfg.maze.obs_shape, 5, device)
     agent.load_state_dict(state)
     return agent, checkpoint.name           # train mode, as the run's own evaluation saw it
 
 
-def writer_agent(writers: str, cfg: TrainConfig, device: torch.device, note: bool = True):
-    """"self" and "random" as they are; a run directory: that run's agent, which must be the
-    evaluated run's agent config (else the error names both)."""
+# Reference writers by name: scripted agents (agents/scripted.py) built for the bank's widths.
+SCRIPTED_WRITERS = {"explorer": "agents.ExplorerAgent", "trail_follower": "agents.TrailFollowerAgent"}
+
+
+def writer_agent(writers: str, cfg: TrainConfig, agent, device: torch.device, note: bool = True):
+    """"self" and "random" as they are; "explorer" or "trail_follower": that scripted agent; a run
+    directory: that run's agent (any agent config, with `agent`'s memory widths and observation
+    shape, else the error names both values)."""
     if writers in WRITERS:
         return writers
+    if writers in SCRIPTED_WRITERS:
+        spec = {"_target_": SCRIPTED_WRITERS[writers], "key_dim": agent.key_dim, "value_dim": agent.value_dim}
+        return make_agent(dataclasses.replace(cfg, agent=spec, compile=False), cfg.maze.obs_shape, 5, device)
     run_dir = Path(writers)
     if not (run_dir / "config.yaml").is_file():
-        raise RunError(f"--writers {writers}: not 'self', 'random' or a run directory with a config.yaml")
+        raise RunError(f"--writers {writers}: not one of self, random, {', '.join(SCRIPTED_WRITERS)}, "
+                       "or a run directory with a config.yaml")
     saved = TrainConfig.from_dict(yaml.safe_load((run_dir / "config.yaml").read_text()))
-    if saved.agent != cfg.agent:
-        differ = sorted(k for k in {*saved.agent, *cfg.agent} if saved.agent.get(k) != cfg.agent.get(k))
-        raise RunError(f"--writers {writers}: its agent differs from the evaluated run's in "
-                       + ", ".join(f"agent.{k} ({saved.agent.get(k)!r} there, {cfg.agent.get(k)!r} here)"
+    writer = load_agent(run_dir, saved, cfg, device)[0]
+    differ = [k for k in ("key_dim", "value_dim") if getattr(writer, k) != getattr(agent, k)]
+    if differ:
+        raise RunError(f"--writers {writers}: its memory widths differ from the evaluated run's: "
+                       + ", ".join(f"agent.{k} ({getattr(writer, k)} there, {getattr(agent, k)} here)"
                                    for k in differ))
     if note and saved.memory.content.get("kind") == "outcome" and saved.seed != cfg.seed:
         # Outcome keys are a fixed random projection seeded by the run's seed (experiments/
@@ -122,24 +138,36 @@ def writer_agent(writers: str, cfg: TrainConfig, device: torch.device, note: boo
         print(f"maze-eval: note: the store's keys use the evaluated run's projection (seed {cfg.seed}); the "
               f"writers of {run_dir} trained with seed {saved.seed}'s and read the store less well than their own",
               file=sys.stderr)
-    return load_agent(run_dir, saved, cfg, device)[0]
+    return writer
 
 
-def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "self") -> tuple[TrainConfig, dict]:
-    """(the changed config, the metrics) of one run evaluated again, on the CPU with the run's
-    own torch threads; `writers`: who plays the visits ("self", "random" or a run directory)."""
+def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "self",
+               watch: int = 0) -> tuple[TrainConfig, dict, Recorder | None]:
+    """(the changed config, the metrics, the recorder of the first `watch` mazes or None) of one
+    run evaluated again, on the CPU with the run's own torch threads; `writers`: who plays the
+    visits ("self", "random", a scripted writer's name or a run directory)."""
     saved, cfg = changed_config(run_dir, overrides)
     device = torch.device("cpu")
     agent, checkpoint = load_agent(run_dir, saved, cfg, device)
-    writers = writer_agent(writers, cfg, device)
+    writers = writer_agent(writers, cfg, agent, device)
+    make_bank, banks = bank_factory(cfg, agent, cfg.maze.n_agents, device), []
+
+    def kept_bank(n_mazes):                 # the recorder looks into the evaluation's bank
+        banks.append(make_bank(n_mazes))
+        return banks[-1]
+
+    recorder = None
+    if watch:
+        codec = OutcomeCodec(5, cfg.maze.horizon) if cfg.memory.content.get("kind") == "outcome" else None
+        recorder = Recorder(watch, phase_names(cfg.eval), codec, bank=lambda: banks[0] if banks else None)
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.torch_threads))
     try:
-        metrics = evaluate(agent, cfg, bank_factory(cfg, agent, cfg.maze.n_agents, device), device,
-                           greedy=cfg.eval.greedy, seed=cfg.seed, writers=writers)
+        metrics = evaluate(agent, cfg, kept_bank, device,
+                           greedy=cfg.eval.greedy, seed=cfg.seed, writers=writers, watch=recorder)
     finally:
         torch.set_num_threads(before)
-    return cfg, {"checkpoint": checkpoint, **metrics}
+    return cfg, {"checkpoint": checkpoint, **metrics}, recorder
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -147,9 +175,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("items", nargs="+", metavar="RUN_DIR or KEY=VALUE",
                         help="finished runs (or folders above them) and overrides of their configs")
-    parser.add_argument("--writers", default="self", metavar="self|random|RUN_DIR",
-                        help="who plays the visits: the agent, a random policy, or another run's agent "
-                             "(the last two need eval.newcomer=true)")
+    parser.add_argument("--writers", default="self", metavar="self|random|explorer|trail_follower|RUN_DIR",
+                        help="who plays the visits: the agent, a random policy, a scripted agent, or another "
+                             "run's agent (all but self need eval.newcomer=true)")
+    parser.add_argument("--watch", type=int, default=0, metavar="N",
+                        help="also draw the first N held-out mazes of each run: a GIF and a filmstrip of "
+                             "their plays, and their stores on the map (experiments/watch.py)")
     parser.add_argument("--out", default=None, help="a new folder for the results (default: evaluations/<time>)")
     args = parser.parse_args(argv)
     # A folder is a run (Hydra's run folders have '=' in their names); anything else an override.
@@ -157,6 +188,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.overrides = [item for item in args.items if not Path(item).is_dir()]
     if not args.runs:
         parser.error("name at least one run directory")
+    if args.watch < 0:
+        parser.error(f"--watch {args.watch}: the number of mazes to draw must be >= 0")
     return args
 
 
@@ -169,18 +202,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise RunError(f"--out {out} is not empty: results go to a new folder")
         for run_dir in runs:       # every run and override checked before any evaluation
             saved, cfg = changed_config(run_dir, args.overrides)
-            load_agent(run_dir, saved, cfg, torch.device("cpu"))      # shape, checkpoint, weights
+            agent = load_agent(run_dir, saved, cfg, torch.device("cpu"))[0]   # shape, checkpoint, weights
             if args.writers != "self" and not cfg.eval.newcomer:
                 raise RunError(f"--writers {args.writers} needs eval.newcomer=true: the newcomers are the "
                                "agent's only plays")
-            writer_agent(args.writers, cfg, torch.device("cpu"), note=False)
+            writer_agent(args.writers, cfg, agent, torch.device("cpu"), note=False)
     except RunError as err:
         print(f"maze-eval: error: {err}", file=sys.stderr)
         return 2
     results: dict[str, list[dict]] = {}
     for i, run_dir in enumerate(runs):
-        cfg, metrics = reevaluate(run_dir, args.overrides, args.writers)
+        cfg, metrics, recorder = reevaluate(run_dir, args.overrides, args.writers, args.watch)
         name = f"{i:02d}_{run_dir.name}"
+        if recorder is not None:
+            pictures = recorder.save(out / name / "watch")
+            print(f"{run_dir}: {len(pictures)} pictures in {out / name / 'watch'}")
         atomic_write_text(out / name / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         atomic_write_text(out / name / "results.json", json.dumps(metrics, indent=2, sort_keys=True))
         label = f"{cfg.agent['_target_'].rsplit('.', 1)[-1]}/{cfg.memory.mode}"

@@ -1,24 +1,16 @@
 """maze-eval (experiments/reevaluate.py): a finished run evaluated again, as it was or changed."""
 import json
 import re
+import shutil
 
 import pytest
+import torch
 import yaml
 
+from experiments.build import make_agent
 from experiments.config import TrainConfig
 from experiments.reevaluate import RunError, changed_config, find_run_dirs, main
 from experiments.train import train
-from tests.experiments.helpers import tiny_config
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("runs") / "shared_seed3"
-    content = {"kind": "outcome", "history": 0}
-    cfg = tiny_config(run_dir, seed=3, torch_threads=1, eval={"newcomer": True},
-                      memory={"content": content}, log={"images_every": 0, "checkpoint_every": 1, "progress": False})
-    final = train(cfg)
-    return run_dir, final
 
 
 def test_unchanged_it_gives_the_runs_own_final_evaluation(finished_run, tmp_path, capsys):
@@ -106,47 +98,69 @@ def test_another_groups_store_is_what_the_newcomers_read(finished_run, another_g
     assert visits(other) != visits(own)
 
 
-def test_writers_of_another_agent_config_are_refused(finished_run, tmp_path, capsys):
+def test_writers_with_other_memory_widths_are_refused(finished_run, tmp_path, capsys):
     run_dir, _ = finished_run
-    other = tmp_path / "lstm_run"
-    other.mkdir()
-    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    saved["agent"] = {**saved["agent"], "d_model": 32}
+    other = tmp_path / "narrow_run"
+    shutil.copytree(run_dir, other)
+    saved = yaml.safe_load((other / "config.yaml").read_text())
+    saved["agent"] = {**saved["agent"], "key_dim": 16}
     (other / "config.yaml").write_text(yaml.safe_dump(saved))
+    latest = other / "checkpoints" / (other / "checkpoints" / "latest").read_text().strip()
+    state = torch.load(latest / "state.pt", weights_only=False)
+    fresh = make_agent(TrainConfig.from_dict(saved), (6, 5, 5), 5, torch.device("cpu"))
+    state["agent"] = fresh.state_dict()
+    torch.save(state, latest / "state.pt")
     assert main([str(run_dir), "--writers", str(other), "--out", str(tmp_path / "out")]) == 2
-    assert "agent.d_model (32 there, 64 here)" in capsys.readouterr().err
+    assert "agent.key_dim (16 there, 32 here)" in capsys.readouterr().err
 
 
-def test_other_writers_act_and_start_as_themselves_on_the_writing_rows_only():
-    import torch
+@pytest.mark.parametrize("writers", ["explorer", "trail_follower"])
+def test_scripted_writers_fill_the_store_the_newcomers_read(finished_run, tmp_path, writers):
+    run_dir, _ = finished_run
+    assert main([str(run_dir), "--writers", writers, "--out", str(tmp_path / "out")]) == 0
+    result = json.loads(next((tmp_path / "out").glob("*/results.json")).read_text())
+    # the scripted explorer finds the goal in every visit of these tiny mazes
+    assert result["visit_1/success_rate"] == 1.0 and result["memory/writes"] > 0
 
+
+def test_other_writers_act_as_themselves_on_the_writing_rows_and_keep_their_own_state():
     from agents.base import AgentOutput
     from experiments.evaluate import OtherWriters
 
     class Constant:
-        def __init__(self, level):
-            self.level = level
+        """Logits and value `level`; a state under its own name (the two layouts differ)."""
+
+        def __init__(self, level, name):
+            self.level, self.name = level, name
+
+        def initial_state(self, batch, device):
+            return {self.name: torch.zeros(batch, 2)}
 
         def __call__(self, obs, state, recall=None):
             rows = obs.shape[0]
             return AgentOutput(logits=torch.full((rows, 5), self.level), value=torch.full((rows,), self.level),
-                               state={"h": torch.full((rows, 2), self.level)})
+                               state={self.name: state[self.name] + self.level})
 
         def reset_state(self, state, starts):   # a learned start state of its own
-            return {"h": torch.where(starts[:, None], torch.full_like(state["h"], 10 * self.level), state["h"])}
+            s = state[self.name]
+            return {self.name: torch.where(starts[:, None], torch.full_like(s, 10 * self.level), s)}
 
-    actor = OtherWriters(Constant(1.0), Constant(7.0))
+    actor = OtherWriters(Constant(1.0, "h"), Constant(7.0, "lstm"))
+    state = actor.initial_state(3, "cpu")
+    assert sorted(state) == ["h", "writer/lstm"]
     actor.writing = torch.tensor([True, False, True])
-    out = actor(torch.zeros(3, 6, 5, 5), {})
+    out = actor(torch.zeros(3, 6, 5, 5), state)
     assert out.logits[:, 0].tolist() == [7.0, 1.0, 7.0] and out.value.tolist() == [7.0, 1.0, 7.0]
-    assert out.state["h"][:, 1].tolist() == [7.0, 1.0, 7.0]
-    started = actor.reset_state({"h": torch.zeros(3, 2)}, torch.tensor([True, True, False]))
-    assert started["h"][:, 0].tolist() == [70.0, 10.0, 0.0]
+    assert out.state["h"][:, 0].tolist() == [1.0] * 3 and out.state["writer/lstm"][:, 0].tolist() == [7.0] * 3
+    started = actor.reset_state(out.state, torch.tensor([True, True, False]))
+    assert started["h"][:, 0].tolist() == [10.0, 10.0, 1.0]
+    assert started["writer/lstm"][:, 0].tolist() == [70.0, 70.0, 7.0]
+    actor.writing = torch.zeros(3, dtype=torch.bool)       # only the newcomers: the writer's state rests
+    after = actor(torch.zeros(3, 6, 5, 5), started)
+    assert after.state["writer/lstm"].equal(started["writer/lstm"]) and after.logits[:, 0].tolist() == [1.0] * 3
 
 
 def test_a_damaged_checkpoint_is_named_and_nothing_is_written(finished_run, tmp_path, capsys):
-    import shutil
-
     run_dir, _ = finished_run
     copy = tmp_path / "damaged_run"
     shutil.copytree(run_dir, copy)
