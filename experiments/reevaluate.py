@@ -12,7 +12,8 @@ final evaluation (`results.json`'s eval/*), to the digit on the same machine. `-
 random` lets a random policy play the visits, so the newcomers read a random writer's store;
 `--writers explorer` or `trail_follower`, a scripted agent's; `--writers RUN_DIR`, another run's
 agent (any agent with the same memory widths), so the newcomers read a store another group wrote
-on the same layouts. `--watch N` also draws the first N held-out mazes: a GIF and a filmstrip of
+on the same layouts. `--memory BANK` starts the evaluation from a saved bank (a run's checkpoint bank, its own or
+another's) instead of empty stores. `--watch N` also draws the first N held-out mazes: a GIF and a filmstrip of
 every play and the stores each play started from, on the map (experiments/watch.py). A multirun
 folder gives every run below it.
 
@@ -42,6 +43,7 @@ from experiments.config import ConfigError, TrainConfig
 from experiments.evaluate import WRITERS, evaluate, phase_names
 from experiments.watch import Recorder
 from fileio.atomic import atomic_write_text
+from memory import MemoryBank
 from memory.outcome import OutcomeCodec
 
 # What the checkpoint fixed: not evaluation knobs. The seed too: outcome keys are a projection
@@ -141,16 +143,49 @@ def writer_agent(writers: str, cfg: TrainConfig, agent, device: torch.device, no
     return writer
 
 
+# What a starting bank must share with the bank the evaluation would make.
+BANK_FIELDS = ("mode", "n_mazes", "n_agents", "key_dim", "value_dim", "normalize")
+
+
+def starting_bank(path: str | Path, cfg: TrainConfig, agent, device: torch.device) -> MemoryBank:
+    """The bank at `path`, to start `cfg`'s evaluation from: laid out as the bank the evaluation
+    would make (BANK_FIELDS; else the error names both values), its counters reset, and kept
+    whole through the evaluation's first layout change (scope "lifetime": each held-out maze
+    keeps one layout for all its plays, so nothing else changes)."""
+    if cfg.memory.mode == "none" or agent.key_dim == 0:
+        raise RunError(f"--memory {path}: the evaluated run has no memory (memory.mode={cfg.memory.mode})")
+    if cfg.memory.bank.get("scope", "episode") == "episode":
+        raise RunError(f"--memory {path}: memory.bank.scope=episode empties the stores after every play; "
+                       "a starting bank needs scope layout or lifetime")
+    try:
+        bank = MemoryBank.load(path, device)
+    except (OSError, ValueError, KeyError) as err:
+        raise RunError(f"--memory {path}: {err}") from None
+    fresh = bank_factory(cfg, agent, cfg.maze.n_agents, device)(cfg.eval.episodes).config
+    differ = [f for f in BANK_FIELDS if getattr(bank.config, f) != getattr(fresh, f)]
+    if differ:
+        raise RunError(f"--memory {path} does not fit this evaluation's bank: " + ", ".join(
+            f"{f} {getattr(bank.config, f)!r} there, {getattr(fresh, f)!r} here" for f in differ)
+            + " (n_mazes is eval.episodes)")
+    bank.config = dataclasses.replace(bank.config, scope="lifetime")
+    bank.reset_stats()
+    return bank
+
+
 def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "self",
-               watch: int = 0) -> tuple[TrainConfig, dict, Recorder | None]:
+               watch: int = 0, memory: str | Path | None = None) -> tuple[TrainConfig, dict, Recorder | None]:
     """(the changed config, the metrics, the recorder of the first `watch` mazes or None) of one
     run evaluated again, on the CPU with the run's own torch threads; `writers`: who plays the
-    visits ("self", "random", a scripted writer's name or a run directory)."""
+    visits ("self", "random", a scripted writer's name or a run directory); `memory`: a saved
+    bank to start from (`starting_bank`), else empty stores."""
     saved, cfg = changed_config(run_dir, overrides)
     device = torch.device("cpu")
     agent, checkpoint = load_agent(run_dir, saved, cfg, device)
     writers = writer_agent(writers, cfg, agent, device)
     make_bank, banks = bank_factory(cfg, agent, cfg.maze.n_agents, device), []
+    if memory is not None:
+        loaded = starting_bank(memory, cfg, agent, device)
+        make_bank = lambda n_mazes: loaded          # noqa: E731
 
     def kept_bank(n_mazes):                 # the recorder looks into the evaluation's bank
         banks.append(make_bank(n_mazes))
@@ -178,11 +213,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--writers", default="self", metavar="self|random|explorer|trail_follower|RUN_DIR",
                         help="who plays the visits: the agent, a random policy, a scripted agent, or another "
                              "run's agent (all but self need eval.newcomer=true)")
+    parser.add_argument("--memory", default=None, metavar="BANK",
+                        help="a saved bank to start from instead of empty stores (a run's checkpoints/"
+                             "<update>/memory.bank): the same memory mode, agents and widths, one store "
+                             "set per held-out maze (eval.episodes = its n_mazes)")
     parser.add_argument("--watch", type=int, default=0, metavar="N",
                         help="also draw the first N held-out mazes of each run: a GIF and a filmstrip of "
                              "their plays, and their stores on the map (experiments/watch.py)")
     parser.add_argument("--out", default=None, help="a new folder for the results (default: evaluations/<time>)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)     # runs, overrides and options in any order
     # A folder is a run (Hydra's run folders have '=' in their names); anything else an override.
     args.runs = [item for item in args.items if Path(item).is_dir()]
     args.overrides = [item for item in args.items if not Path(item).is_dir()]
@@ -207,12 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise RunError(f"--writers {args.writers} needs eval.newcomer=true: the newcomers are the "
                                "agent's only plays")
             writer_agent(args.writers, cfg, agent, torch.device("cpu"), note=False)
+            if args.memory is not None:
+                starting_bank(args.memory, cfg, agent, torch.device("cpu"))
     except RunError as err:
         print(f"maze-eval: error: {err}", file=sys.stderr)
         return 2
     results: dict[str, list[dict]] = {}
     for i, run_dir in enumerate(runs):
-        cfg, metrics, recorder = reevaluate(run_dir, args.overrides, args.writers, args.watch)
+        cfg, metrics, recorder = reevaluate(run_dir, args.overrides, args.writers, args.watch, args.memory)
         name = f"{i:02d}_{run_dir.name}"
         if recorder is not None:
             pictures = recorder.save(out / name / "watch")
@@ -227,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(["maze-eval", *(argv if argv is not None else sys.argv[1:])])
     atomic_write_text(table, json.dumps({**machine.provenance(command),
                                          "overrides": args.overrides, "writers": args.writers,
+                                         "memory": args.memory,
                                          "seeds": sorted({r["seed"] for rs in results.values() for r in rs}),
                                          "results": results}, indent=2))
     print(f"\nResults: {out}; the table: python -m analysis.culture --results {table}")

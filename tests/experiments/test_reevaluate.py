@@ -10,6 +10,7 @@ import yaml
 from experiments.build import make_agent
 from experiments.config import TrainConfig
 from experiments.reevaluate import RunError, changed_config, find_run_dirs, main
+from memory import MemoryBank
 from experiments.train import train
 
 
@@ -169,3 +170,48 @@ def test_a_damaged_checkpoint_is_named_and_nothing_is_written(finished_run, tmp_
     assert main([str(copy), "--out", str(tmp_path / "out")]) == 2
     assert "state.pt is damaged" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def checkpoint_bank(run_dir):
+    return run_dir / "checkpoints" / (run_dir / "checkpoints" / "latest").read_text().strip() / "memory.bank"
+
+
+def first_reads(run_dir, memory=None):
+    """The recall of the evaluation's first step (visit 1, nothing written yet) and the bank."""
+    from experiments.build import bank_factory
+    from experiments.evaluate import evaluate
+    from experiments.reevaluate import load_agent, starting_bank
+
+    saved, cfg = changed_config(run_dir, ["eval.episodes=4"])
+    cpu = torch.device("cpu")
+    agent = load_agent(run_dir, saved, cfg, cpu)[0]
+    bank = starting_bank(memory, cfg, agent, cpu) if memory else bank_factory(cfg, agent, 4, cpu)(4)
+    seen = []
+    evaluate(agent, cfg, lambda n: bank, cpu, seed=cfg.seed,
+             watch=lambda before, step, info, env: seen.append(step["recall"]) if not seen else None)
+    return seen[0], bank
+
+
+def test_a_starting_bank_is_what_the_first_visit_reads(finished_run):
+    run_dir, _ = finished_run
+    empty, _ = first_reads(run_dir)
+    assert not empty.mask.any()                   # a fresh evaluation starts from empty stores
+    saved = MemoryBank.load(checkpoint_bank(run_dir))
+    recall, bank = first_reads(run_dir, checkpoint_bank(run_dir))
+    assert recall.mask.all()
+    for row in range(recall.mask.shape[0]):
+        store = int(saved.store_of.flatten()[row])
+        keys = saved.ring.keys[store][saved.ring.entry_id[store] >= 0]
+        # every key read is one of the saved store's keys
+        assert (recall.keys[row][:, None] == keys[None]).all(-1).any(-1).all()
+
+
+def test_maze_eval_starts_from_a_saved_bank_that_fits_and_names_what_does_not(finished_run, tmp_path, capsys):
+    run_dir, _ = finished_run
+    bank = str(checkpoint_bank(run_dir))
+    assert main([str(run_dir), "--memory", bank, "eval.episodes=4", "--out", str(tmp_path / "fits")]) == 0
+    assert json.loads((tmp_path / "fits" / "culture.json").read_text())["memory"] == bank
+    assert main([str(run_dir), "--memory", bank, "--out", str(tmp_path / "out")]) == 2
+    assert "n_mazes 4 there, 2 here" in capsys.readouterr().err
+    assert main([str(run_dir), "--memory", str(tmp_path / "nothing.bank"), "--out", str(tmp_path / "out")]) == 2
+    assert "nothing.bank" in capsys.readouterr().err and not (tmp_path / "out").exists()
