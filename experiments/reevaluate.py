@@ -18,8 +18,9 @@ every play and the stores each play started from, on the map (experiments/watch.
 folder gives every run below it.
 
 Written to `--out` (a new folder; the runs are left untouched): per run, its changed config
-and its results, and `culture.json`, which `python -m analysis.culture --results` prints as
-the culture table. An override that the checkpoint cannot take (another view size, so another
+and its results, and `culture.json`, which it then prints as the main job's culture table
+(`python -m analysis.culture --results`: per visit and for newcomers, IQM and 95% intervals
+over the runs of each label, P(mode beats mode)). An override that the checkpoint cannot take (another view size, so another
 observation shape; any `agent.*` knob) fails before anything is evaluated, naming both values.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -205,6 +207,15 @@ def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "sel
     return cfg, {"checkpoint": checkpoint, **metrics}, recorder
 
 
+def new_folder(path: Path) -> Path:
+    """`path`, or `path_2`, `path_3`, ... if it exists (two evaluations in the same second)."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}_{n}")
+    return candidate
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="maze-eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -234,7 +245,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    out = Path(args.out or Path("evaluations") / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    out = Path(args.out) if args.out else new_folder(Path("evaluations") / time.strftime("%Y-%m-%d_%H-%M-%S"))
     try:
         runs = find_run_dirs(args.runs)
         if out.exists() and any(out.iterdir()):
@@ -271,8 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          "memory": args.memory,
                                          "seeds": sorted({r["seed"] for rs in results.values() for r in rs}),
                                          "results": results}, indent=2))
-    print(f"\nResults: {out}; the table: python -m analysis.culture --results {table}")
-    return 0
+    print(f"\nResults: {out}; this table again: python -m analysis.culture --results {table}\n", flush=True)
+    # analysis reads results from disk and nothing imports it (tests/test_architecture.py)
+    return subprocess.call([sys.executable, "-m", "analysis.culture", "--results", str(table)])
 
 
 if __name__ == "__main__":
