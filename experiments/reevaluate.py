@@ -1,27 +1,31 @@
 """Evaluate finished runs again, under their own evaluation protocol or a changed one.
 
-    maze-eval RUN_DIR [RUN_DIR ...] [KEY=VALUE ...] [--writers WHO] [--watch N] [--out DIR]
+    maze-eval RUN_DIR [RUN_DIR ...] [KEY=VALUE ...] [--writers WHO] [--memory BANK] [--watch N]
+              [--checkpoint NAME] [--out DIR]
 
-Each run's agent is loaded from its latest checkpoint and evaluated as the run's own final
-evaluation was (`experiments.evaluate`: held-out layouts, visits, newcomers, the run's seed
-and torch threads), with the `KEY=VALUE` overrides applied to the run's saved config first:
+Each run's agent is loaded from its latest checkpoint (or `--checkpoint NAME`) and evaluated
+as the run's own final evaluation was (`experiments.evaluate`: held-out layouts, visits,
+newcomers, the run's seed and torch threads), with the `KEY=VALUE` overrides applied to the
+run's saved config first:
 `eval.*` (held-out layouts, episodes, visits, newcomers), `env.*` (the maze family: generator,
 size, braid, landmarks), `memory.mode`; not `seed`, which also seeds the outcome keys' projection
 (other held-out layouts: `eval.layout_seed`). With no override the numbers are the run's own
-final evaluation (`results.json`'s eval/*), to the digit on the same machine. `--writers
-random` lets a random policy play the visits, so the newcomers read a random writer's store;
-`--writers explorer` or `trail_follower`, a scripted agent's; `--writers RUN_DIR`, another run's
-agent (any agent with the same memory widths), so the newcomers read a store another group wrote
-on the same layouts. `--memory BANK` starts the evaluation from a saved bank (a run's checkpoint bank, its own or
-another's) instead of empty stores. `--watch N` also draws the first N held-out mazes: a GIF and a filmstrip of
-every play and the stores each play started from, on the map (experiments/watch.py). A multirun
-folder gives every run below it.
+final evaluation (`results.json`'s eval/*), to the digit on the same machine.
 
-Written to `--out` (a new folder; the runs are left untouched): per run, its changed config
-and its results, and `culture.json`, which it then prints as the main job's culture table
-(`python -m analysis.culture --results`: per visit and for newcomers, IQM and 95% intervals
-over the runs of each label, P(mode beats mode)). An override that the checkpoint cannot take (another view size, so another
-observation shape; any `agent.*` knob) fails before anything is evaluated, naming both values.
+Who plays the visits before the newcomers (`--writers`): the run's own agent (`self`), a random
+policy (`random`), a scripted agent (`explorer`, `trail_follower`), or another run's agent (a
+run directory: any agent with the same memory widths), so that the newcomers read a store that
+someone else wrote on the same layouts. `--memory BANK` starts the evaluation from a saved bank
+(a run's checkpoint bank, its own or another's) instead of empty stores. `--watch N` also draws
+the first N held-out mazes: a GIF and a filmstrip of every play, and the stores each play
+started from, on the map (experiments/watch.py). A multirun folder gives every run below it.
+
+Written to `--out` (a new folder; the runs are left untouched): per run, its changed config and
+its results, and `culture.json`, which it then prints as the main job's culture table (`python
+-m analysis.culture --results`: per visit and for newcomers, IQM and 95% intervals over the runs
+of each label, P(mode beats mode)). An override that the checkpoint cannot take (another view
+size, so another observation shape; any `agent.*` knob) fails before anything is evaluated,
+naming both values.
 """
 from __future__ import annotations
 
@@ -96,20 +100,33 @@ def check_obs_shape(run_dir: Path, saved: TrainConfig, cfg: TrainConfig) -> None
                        "observe_last_action must stay as trained)")
 
 
-def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torch.device):
-    """The run's agent (its saved agent config) for `cfg`'s observations, with the latest
-    checkpoint's weights (`check_obs_shape` first)."""
-    check_obs_shape(run_dir, saved, cfg)
-    try:
+def checkpoint_path(run_dir: Path, name: str | None) -> Path:
+    """The run's checkpoint `name` (a folder of checkpoints/), or its latest when None."""
+    if name is None:
         checkpoint = latest(run_dir)
         if checkpoint is None:
             raise RunError(f"{run_dir} has no checkpoint to evaluate")
-        state = load_state(checkpoint, device)["agent"]
+        return checkpoint
+    path = run_dir / "checkpoints" / name
+    if not (path / "state.pt").is_file():
+        kept = sorted(p.name for p in (run_dir / "checkpoints").glob("*") if (p / "state.pt").is_file())
+        raise RunError(f"--checkpoint {name}: {run_dir} has no such checkpoint; it keeps {', '.join(kept) or 'none'}")
+    return path
+
+
+def load_agent(run_dir: Path, saved: TrainConfig, cfg: TrainConfig, device: torch.device,
+               checkpoint: str | None = None):
+    """(the run's agent (its saved agent config) for `cfg`'s observations with the weights of
+    `checkpoint` (default: the latest), that checkpoint's name); `check_obs_shape` first."""
+    check_obs_shape(run_dir, saved, cfg)
+    try:
+        path = checkpoint_path(run_dir, checkpoint)
+        state = load_state(path, device)["agent"]
     except CheckpointError as err:
         raise RunError(str(err)) from None
     agent = make_agent(saved, cfg.maze.obs_shape, 5, device)
     agent.load_state_dict(state)
-    return agent, checkpoint.name           # train mode, as the run's own evaluation saw it
+    return agent, path.name           # train mode, as the run's own evaluation saw it
 
 
 # Reference writers by name: scripted agents (agents/scripted.py) built for the bank's widths.
@@ -174,15 +191,16 @@ def starting_bank(path: str | Path, cfg: TrainConfig, agent, device: torch.devic
     return bank
 
 
-def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "self",
-               watch: int = 0, memory: str | Path | None = None) -> tuple[TrainConfig, dict, Recorder | None]:
+def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "self", watch: int = 0,
+               memory: str | Path | None = None, checkpoint: str | None = None) -> tuple[TrainConfig, dict, Recorder | None]:
     """(the changed config, the metrics, the recorder of the first `watch` mazes or None) of one
     run evaluated again, on the CPU with the run's own torch threads; `writers`: who plays the
     visits ("self", "random", a scripted writer's name or a run directory); `memory`: a saved
-    bank to start from (`starting_bank`), else empty stores."""
+    bank to start from (`starting_bank`), else empty stores; `checkpoint`: which of the run's
+    checkpoints (a folder name in checkpoints/; default the latest)."""
     saved, cfg = changed_config(run_dir, overrides)
     device = torch.device("cpu")
-    agent, checkpoint = load_agent(run_dir, saved, cfg, device)
+    agent, checkpoint = load_agent(run_dir, saved, cfg, device, checkpoint)
     writers = writer_agent(writers, cfg, agent, device)
     make_bank, banks = bank_factory(cfg, agent, cfg.maze.n_agents, device), []
     if memory is not None:
@@ -224,6 +242,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--writers", default="self", metavar="self|random|explorer|trail_follower|RUN_DIR",
                         help="who plays the visits: the agent, a random policy, a scripted agent, or another "
                              "run's agent (all but self need eval.newcomer=true)")
+    parser.add_argument("--checkpoint", default=None, metavar="NAME",
+                        help="which checkpoint of each run (a folder in its checkpoints/, such as "
+                             "update_000240; default: the latest)")
     parser.add_argument("--memory", default=None, metavar="BANK",
                         help="a saved bank to start from instead of empty stores (a run's checkpoints/"
                              "<update>/memory.bank): the same memory mode, agents and widths, one store "
@@ -252,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise RunError(f"--out {out} is not empty: results go to a new folder")
         for run_dir in runs:       # every run and override checked before any evaluation
             saved, cfg = changed_config(run_dir, args.overrides)
-            agent = load_agent(run_dir, saved, cfg, torch.device("cpu"))[0]   # shape, checkpoint, weights
+            agent = load_agent(run_dir, saved, cfg, torch.device("cpu"), args.checkpoint)[0]  # shape, weights
             if args.writers != "self" and not cfg.eval.newcomer:
                 raise RunError(f"--writers {args.writers} needs eval.newcomer=true: the newcomers are the "
                                "agent's only plays")
@@ -264,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     results: dict[str, list[dict]] = {}
     for i, run_dir in enumerate(runs):
-        cfg, metrics, recorder = reevaluate(run_dir, args.overrides, args.writers, args.watch, args.memory)
+        cfg, metrics, recorder = reevaluate(run_dir, args.overrides, args.writers, args.watch, args.memory,
+                                            args.checkpoint)
         name = f"{i:02d}_{run_dir.name}"
         if recorder is not None:
             pictures = recorder.save(out / name / "watch")

@@ -215,3 +215,14 @@ def test_maze_eval_starts_from_a_saved_bank_that_fits_and_names_what_does_not(fi
     assert "n_mazes 4 there, 2 here" in capsys.readouterr().err
     assert main([str(run_dir), "--memory", str(tmp_path / "nothing.bank"), "--out", str(tmp_path / "out")]) == 2
     assert "nothing.bank" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_a_named_checkpoint_is_evaluated_and_a_missing_one_named(finished_run, tmp_path, capsys):
+    run_dir, _ = finished_run
+    kept = sorted(p.name for p in (run_dir / "checkpoints").glob("update_*"))
+    assert len(kept) >= 2, "the tiny run keeps several checkpoints"
+    assert main([str(run_dir), "--checkpoint", kept[0], "--out", str(tmp_path / "first")]) == 0
+    assert json.loads(next((tmp_path / "first").glob("*/results.json")).read_text())["checkpoint"] == kept[0]
+    assert main([str(run_dir), "--checkpoint", "update_999999", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--checkpoint update_999999" in err and kept[-1] in err and not (tmp_path / "out").exists()
