@@ -202,23 +202,19 @@ def reevaluate(run_dir: Path, overrides: Sequence[str] = (), writers: str = "sel
     device = torch.device("cpu")
     agent, checkpoint = load_agent(run_dir, saved, cfg, device, checkpoint)
     writers = writer_agent(writers, cfg, agent, device)
-    make_bank, banks = bank_factory(cfg, agent, cfg.maze.n_agents, device), []
+    make_bank = bank_factory(cfg, agent, cfg.maze.n_agents, device)
     if memory is not None:
         loaded = starting_bank(memory, cfg, agent, device)
         make_bank = lambda n_mazes: loaded          # noqa: E731
-
-    def kept_bank(n_mazes):                 # the recorder looks into the evaluation's bank
-        banks.append(make_bank(n_mazes))
-        return banks[-1]
-
     recorder = None
     if watch:
         codec = OutcomeCodec(5, cfg.maze.horizon) if cfg.memory.content.get("kind") == "outcome" else None
-        recorder = Recorder(watch, phase_names(cfg.eval), codec, bank=lambda: banks[0] if banks else None)
+        recorder = Recorder(watch, phase_names(cfg.eval), codec)
+        make_bank = lambda n_mazes, make=make_bank: recorder.attach(make(n_mazes))   # noqa: E731
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.torch_threads))
     try:
-        metrics = evaluate(agent, cfg, kept_bank, device,
+        metrics = evaluate(agent, cfg, make_bank, device,
                            greedy=cfg.eval.greedy, seed=cfg.seed, writers=writers, watch=recorder)
     finally:
         torch.set_num_threads(before)

@@ -61,17 +61,23 @@ class Play:
 
 class Recorder:
     """See the module docstring. `phases`: the names of a maze's plays, in order
-    (`evaluate.phase_names`); `codec`: decodes outcome entries (None: other content);
-    `bank()`: the evaluation's bank once made (None without memory)."""
+    (`evaluate.phase_names`); `codec`: decodes outcome entries (None: other content). Give it
+    the evaluation's bank with `attach` as soon as it is made (without one, no store panels)."""
 
-    def __init__(self, n_mazes: int, phases: list[str], codec: OutcomeCodec | None, bank=lambda: None,
-                 match: float = 0.9999):
+    def __init__(self, n_mazes: int, phases: list[str], codec: OutcomeCodec | None, match: float = 0.9999):
         if isinstance(n_mazes, bool) or not isinstance(n_mazes, int) or n_mazes < 1:
             raise ValueError(f"n_mazes={n_mazes!r} must be an int >= 1 (mazes to watch)")
-        self.n_requested, self.phases, self.codec, self.bank, self.match = n_mazes, phases, codec, bank, match
+        self.n_requested, self.phases, self.codec, self.match = n_mazes, phases, codec, match
+        self.bank, self.start_clock = None, 0
         self.layouts: list[Layout] = []
         self.plays: list[list[Play]] = []
         self.where: list[dict[tuple[int, int, int], tuple[int, int]]] = []   # (episode, agent, step) -> square
+
+    def attach(self, bank):
+        """Watch `bank` (returned as is): entries it already holds (a starting bank's) were
+        written before the recording, on squares it cannot know, and are not drawn."""
+        self.bank, self.start_clock = bank, (bank.clock if bank is not None else 0)
+        return bank
 
     def __call__(self, before, step, info, env) -> None:
         if not self.layouts:
@@ -127,19 +133,16 @@ class Recorder:
 
     def store_entries(self, b: int, episode: int) -> list[Entry]:
         """Entries of maze `b`'s stores written in its episodes before `episode`, placed."""
-        bank = self.bank()
-        if bank is None:
+        if self.bank is None:
             return []
-        ring, stores = bank.ring, bank.store_of[b]
+        ring, stores = self.bank.ring, self.bank.store_of[b]
         out = []
         for s in torch.unique(stores[stores >= 0]).tolist():
-            used = (ring.entry_id[s] >= 0) & (ring.episode[s] < episode)
+            used = (ring.entry_id[s] >= 0) & (ring.episode[s] < episode) & (ring.write_time[s] > self.start_clock)
             labels = self.codec.decode(ring.values[s][used]) if self.codec is not None else None
             for j, (writer, ep, t) in enumerate(zip(ring.writer[s][used].tolist(), ring.episode[s][used].tolist(),
                                                     ring.step[s][used].tolist())):
-                square = self.where[b].get((ep, writer, t))
-                if square is None:
-                    continue            # written before the recording began (a starting bank)
+                square = self.where[b][(ep, writer, t)]
                 action = steps = -1
                 if labels is not None:
                     action, steps = int(labels.action[j]), int(labels.steps_left[j])

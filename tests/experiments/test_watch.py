@@ -25,7 +25,7 @@ def watched(finished_run):
     cpu = torch.device("cpu")
     agent = load_agent(run_dir, saved, cfg, cpu)[0]
     banks, make = [], bank_factory(cfg, agent, cfg.maze.n_agents, cpu)
-    recorder = Recorder(2, phase_names(cfg.eval), OutcomeCodec(5, cfg.maze.horizon), bank=lambda: banks[0])
+    recorder = Recorder(2, phase_names(cfg.eval), OutcomeCodec(5, cfg.maze.horizon))
     keys = content_for(cfg, make(cfg.eval.episodes), agent, 5).keys      # the run's own view keys
     views: dict[tuple[int, tuple[int, int]], list[torch.Tensor]] = {}
     entries: dict[tuple[int, int, int, int], torch.Tensor] = {}
@@ -44,7 +44,7 @@ def watched(finished_run):
                 meta = (b, *(int(getattr(ring, f)[s, slot]) for f in ("episode", "writer", "step")))
                 entries[meta] = ring.keys[s, slot].clone()
 
-    evaluate(agent, cfg, lambda n: banks.append(make(n)) or banks[0], cpu, greedy=True, seed=cfg.seed,
+    evaluate(agent, cfg, lambda n: banks.append(recorder.attach(make(n))) or banks[0], cpu, greedy=True, seed=cfg.seed,
              writers=writer_agent("trail_follower", cfg, agent, cpu), watch=watch)
     return recorder, views, entries
 
@@ -117,3 +117,21 @@ def test_bad_watch_counts_are_refused(finished_run, tmp_path, capsys):
     assert "--watch -1" in capsys.readouterr().err
     with pytest.raises(ValueError, match="n_mazes=0"):
         Recorder(0, ["visit_1"], None)
+
+
+def test_a_starting_banks_entries_are_not_drawn(finished_run, tmp_path):
+    """Entries of a starting bank were written elsewhere: none is placed on this maze's squares,
+    even where its (episode, writer, step) equals one of this evaluation's."""
+    from experiments.reevaluate import reevaluate
+    from memory import MemoryBank
+
+    run_dir, _ = finished_run
+    latest = run_dir / "checkpoints" / (run_dir / "checkpoints" / "latest").read_text().strip()
+    saved = MemoryBank.load(latest / "memory.bank")
+    saved.ring.episode[saved.ring.entry_id >= 0] = 0          # as if written in the first visit
+    saved.save(tmp_path / "collide.bank")
+    _, _, recorder = reevaluate(run_dir, ["eval.episodes=4"], watch=1, memory=tmp_path / "collide.bank")
+    assert recorder.start_clock == saved.clock > 0
+    visit_1_steps = [key for key in recorder.where[0] if key[0] == 0]
+    # one entry per step an agent acted in visit 1 (hindsight writes them all), nothing more
+    assert len(recorder.plays[0][1].store) == len(visit_1_steps) > 0
