@@ -212,10 +212,12 @@ def markdown(results: dict[str, list[dict]], names: Sequence[str] | None = None)
     for key in trained + [k for k in rows if "(ref)" in k]:
         cells = [interval(column(rows[key], f"{n}/steps_over_bfs")) for n in names]
         lines.append(f"| {key} | " + " | ".join([*cells, interval(column(rows[key], "success_rate"))]) + " |")
-    last = names[-1].replace("_", " ")
-    lines += ["", f"P(a run of the first beats a run of the second) on steps / shortest path, {last}:"]
-    lines += [f"- {a} vs {b.split('/')[1]}: {beats(rows[a], rows[b], f'{names[-1]}/steps_over_bfs', False)}"
-              for a, b in mode_pairs(sorted(trained))]
+    pairs = mode_pairs(sorted(trained))
+    if pairs:                       # one trained mode alone has nothing to be compared with
+        last = names[-1].replace("_", " ")
+        lines += ["", f"P(a run of the first beats a run of the second) on steps / shortest path, {last}:"]
+        lines += [f"- {a} vs {b.split('/')[1]}: {beats(rows[a], rows[b], f'{names[-1]}/steps_over_bfs', False)}"
+                  for a, b in pairs]
     return "\n".join(lines)
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from analysis.culture import tables
 from experiments import machine
 from experiments.evaluate import phase_names
-from experiments.references import REFERENCES, compose, reference_results, without_agent_knobs
+from experiments.references import REFERENCES, compose, reference_results, for_references
 from fileio.atomic import atomic_write_text
 from memory_ceiling import add_experiment_option
 from training_cli import machine_line, parse, parser_with_run_options
@@ -98,14 +98,14 @@ def main() -> None:
     if args.report:
         try:
             saved, results = load_reports(args.report)
-            cfg = compose("random", "none", 0, without_agent_knobs(saved["overrides"]),
+            cfg = compose("random", "none", 0, for_references(saved["overrides"]),
                           saved.get("experiment", "memory"))
         except (OSError, ValueError, KeyError, TypeError) as err:
             parser.error(f"--report {' '.join(args.report)}: not files this script wrote with --json ({err!r})")
         print(tables(results, phase_names(cfg.eval)))
         return
     overrides, experiment = args.overrides, args.experiment
-    scripted = without_agent_knobs(overrides)  # the scripted references' overrides
+    scripted = for_references(overrides)  # the scripted references' overrides
     try:  # a bad name or override fails here, before any run starts
         cfg = compose(args.agents[0], args.modes[0], 0, overrides, experiment)
         for agent in args.agents:

@@ -36,12 +36,14 @@ def compose(agent: str, mode: str, seed: int, overrides: Sequence[str], experime
                        *overrides])
 
 
-def without_agent_knobs(overrides: Sequence[str]) -> list[str]:
-    """The overrides that also apply to a scripted agent: all but the trained agent's own knobs
-    (`agent.decay_init=1.0`, `++agent.dropout=0.1`), which the scripted one does not have."""
+def for_references(overrides: Sequence[str]) -> list[str]:
+    """The overrides that also apply to the reference agents: all but the trained agent's own
+    knobs (`agent.decay_init=1.0`, `++agent.dropout=0.1`), which a scripted one does not have,
+    and the memory mode (`memory=none`, `memory.mode=solo`), which each reference sets itself."""
     def key(override: str) -> str:
         return override.lstrip("+~").split("=", 1)[0]
-    return [o for o in overrides if not (key(o) == "agent" or key(o).startswith("agent."))]
+    return [o for o in overrides
+            if not (key(o) in ("agent", "memory", "memory.mode") or key(o).startswith("agent."))]
 
 
 def measure(agent_name: str, mode: str, seed: int, overrides: Sequence[str], own_layouts: bool = True,
@@ -61,7 +63,7 @@ def reference_results(experiment: str, seeds: Sequence[int], overrides: Sequence
     """{"AGENT/MODE (ref)": one evaluation per seed} on the held-out layouts of runs of preset
     `experiment` with `overrides` (a trained agent's own knobs are dropped). Each evaluation
     carries its "seed"."""
-    overrides = without_agent_knobs(overrides)
+    overrides = for_references(overrides)
     cfg = compose("random", "none", 0, overrides, experiment)
     run = lambda agent, mode, seed, writers="self": measure(agent, mode, seed, overrides, own_layouts=False,
                                                             experiment=experiment, writers=writers)

@@ -133,3 +133,11 @@ def test_several_saved_files_are_pooled(tmp_path, capsys):
     assert culture.main(["--results", str(tmp_path / "s0.json"), str(tmp_path / "s1.json")]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("A/shared ") and "[" in line)
     assert row.split()[1] == "2.50"        # both runs: the IQM of two is their mean
+
+
+def test_markdown_compares_modes_only_when_there_are_two():
+    runs = lambda v: [{"seed": s, "visit_1/steps_over_bfs": v + s, "success_rate": 0.9} for s in range(3)]  # noqa: E731
+    alone = culture.markdown({"A/none": runs(2.0), "explorer/none (ref)": runs(1.8)})
+    assert alone.splitlines()[-1].startswith("| explorer/none (ref) |") and "P(" not in alone
+    both = culture.markdown({"A/none": runs(2.0), "A/shared": runs(-5.0)})   # every shared run shorter
+    assert both.splitlines()[-1] == "- A/shared vs none: 1.00 [1.00, 1.00]"

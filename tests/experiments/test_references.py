@@ -7,11 +7,18 @@ import pytest
 from experiments import references
 
 
-def test_scripted_references_take_every_override_but_the_agents_knobs():
+def test_references_take_every_override_but_the_agents_knobs_and_the_memory_mode():
     overrides = ["env.rows=8", "agent.decay_init=1.0", "++agent.dropout=0.1", "+agent.extra=1",
-                 "~agent.key_dim", "agent=lstm", "agents_note=1", "algo.gamma=0.99", "memory.k=4"]
-    assert references.without_agent_knobs(overrides) == ["env.rows=8", "agents_note=1", "algo.gamma=0.99",
-                                                         "memory.k=4"]
+                 "~agent.key_dim", "agent=lstm", "agents_note=1", "algo.gamma=0.99", "memory.k=4",
+                 "memory=none", "memory.mode=solo", "memory.bank.capacity=64"]
+    assert references.for_references(overrides) == ["env.rows=8", "agents_note=1", "algo.gamma=0.99",
+                                                     "memory.k=4", "memory.bank.capacity=64"]
+
+
+def test_a_memory_mode_override_of_the_sweep_leaves_each_reference_its_own_mode():
+    # `maze-experiment memory=none` once gave every trail follower memory none
+    cfg = references.compose("trail_follower", "shared", 0, references.for_references(["memory=none"]), "culture")
+    assert cfg.memory.mode == "shared"
 
 
 @pytest.fixture(scope="module")
