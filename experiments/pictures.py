@@ -61,6 +61,13 @@ def save_gif(frames: list[np.ndarray], path, fps: int = 5) -> None:
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
+def save_png(image: np.ndarray, path) -> None:
+    """Write an RGB image (H, W, 3) uint8 as a PNG, atomically."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
 def filmstrip(frames: list[np.ndarray], max_frames: int = 16) -> np.ndarray:
     """Up to `max_frames` evenly spaced frames side by side, for a TensorBoard image."""
     idx = np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).round().astype(int)

@@ -26,9 +26,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from envs.layouts import Layout
 from envs.render import palette, render_rgb
-from envs.rules import ACTION_NAMES, ACTION_DELTAS
-from experiments.pictures import save_gif
-from fileio.atomic import atomic_write_bytes
+from envs.rules import ACTION_DELTAS, ACTION_NAMES
+from experiments.pictures import save_gif, save_png
 from memory.outcome import OutcomeCodec
 
 TILE = 24
@@ -158,7 +157,7 @@ class Recorder:
             gif = folder / f"maze_{b:02d}.gif"
             save_gif([f for fs in frames for f in fs], gif, fps=fps)
             film = folder / f"maze_{b:02d}_film.png"
-            save_png(filmstrip(frames), film)
+            save_png(play_strips(frames), film)
             written += [gif, film]
             later = [p for p in plays if p.store is not None]
             if later:
@@ -265,7 +264,7 @@ def store_panel(layout: Layout, play: Play) -> np.ndarray:
                                 (f"{len(play.store)} entries, {reached} reached", (0, 0, 0))])
 
 
-def filmstrip(plays: list[list[np.ndarray]], per_row: int = 10) -> np.ndarray:
+def play_strips(plays: list[list[np.ndarray]], per_row: int = 10) -> np.ndarray:
     """A row of up to `per_row` evenly spaced frames per play, padded to one width."""
     rows = []
     for frames in plays:
@@ -274,11 +273,3 @@ def filmstrip(plays: list[list[np.ndarray]], per_row: int = 10) -> np.ndarray:
     width = max(r.shape[1] for r in rows)
     return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255)
                            for r in rows], axis=0)
-
-
-def save_png(image: np.ndarray, path: Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
