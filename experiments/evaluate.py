@@ -119,8 +119,8 @@ def evaluate(agent, cfg, make_bank, device, greedy: bool = True, seed: int = 0,
     `watch(before, step, info, env)`, when given, sees every step: `before` the positions
     (B, N, 2) and alive mask (B, N) it started from, then the collector's step and the env's info.
     `writers`: who plays the visits, "self" (the agent), "random" (a random policy) or another
-    agent of the same kind (its recurrent state laid out as this one's); with any but "self"
-    the newcomers are the only plays of the agent, and `eval.newcomer` must be on."""
+    agent (`OtherWriters`: a trained run's or a scripted one, keeping its own state); with any
+    but "self" the newcomers are the only plays of the agent, and `eval.newcomer` must be on."""
     ev = cfg.eval
     others = not isinstance(writers, str)
     if not others and writers not in WRITERS:

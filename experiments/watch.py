@@ -84,31 +84,25 @@ class Recorder:
             self.layouts = [env.world.layouts[b] for b in range(self.n)]
             self.plays = [[Play(self.phases[0])] for _ in range(self.n)]
             self.where = [{} for _ in range(self.n)]
-            self.t = [0] * self.n
-            self.snapshot_due = [False] * self.n
             self.done = [False] * self.n
         squares, alive = before[0][:self.n].cpu().numpy(), before[1][:self.n].cpu().numpy()
         recall, N = step["recall"], squares.shape[1]
         for b in range(self.n):
             if self.done[b]:
                 continue                                 # this maze has played every play
-            episode = len(self.plays[b]) - 1
-            play = self.plays[b][-1]
-            if self.snapshot_due[b]:
+            episode, play = len(self.plays[b]) - 1, self.plays[b][-1]   # a play is one episode
+            t = len(play.squares)                                        # its step
+            if episode > 0 and t == 0:      # a later play's first step: what the stores hold now
                 play.store = self.store_entries(b, episode)
-                self.snapshot_due[b] = False
             play.squares.append(squares[b])
             play.alive.append(alive[b])
             play.reads.append([self.read(recall, b * N + i) if alive[b, i] and recall is not None else None
                                for i in range(N)])
             for i in np.flatnonzero(alive[b]):
-                self.where[b][(episode, int(i), self.t[b])] = (int(squares[b, i, 0]), int(squares[b, i, 1]))
-            self.t[b] += 1
+                self.where[b][(episode, int(i), t)] = (int(squares[b, i, 0]), int(squares[b, i, 1]))
             if bool(info["reset"][b]):
-                self.t[b] = 0
                 if episode + 1 < len(self.phases):
                     self.plays[b].append(Play(self.phases[episode + 1]))
-                    self.snapshot_due[b] = True
                 else:
                     self.done[b] = True
 
