@@ -77,7 +77,10 @@ def read_archive(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise MemoryFileError(f"{path} is not a complete memory-bank file: {e}") from e
+        # numpy takes bytes that are neither .npz nor .npy for a pickle and suggests loading it
+        # unsafely: advice this file format must never give.
+        why = "neither an .npz archive nor a .npy array" if "pickle" in str(e) else str(e)
+        raise MemoryFileError(f"{path} is not a complete memory-bank file: {why}") from None
     if "header" not in arrays:
         raise MemoryFileError(f"{path} has no 'header' member; not a memory-bank file")
     try:

@@ -54,8 +54,9 @@ def test_foreign_files_raise(tmp_path):
     with pytest.raises(MemoryFileError, match="header"):
         MemoryBank.load(tmp_path / "other.npz")
     (tmp_path / "text.npz").write_text("hello")
-    with pytest.raises(MemoryFileError):
+    with pytest.raises(MemoryFileError, match="neither an .npz archive nor a .npy array") as err:
         MemoryBank.load(tmp_path / "text.npz")
+    assert "pickle" not in str(err.value)       # no advice to load a foreign file unsafely
     header = np.frombuffer(b'{"format": "memory-bank", "version": 99}', dtype=np.uint8)
     np.savez(tmp_path / "future.npz", header=header)
     with pytest.raises(MemoryFileError, match="version 99"):
